@@ -290,7 +290,8 @@ export class BinaryWriter {
   /** One byte (0..255). */
   u8(v: number): void {
     if (!Number.isInteger(v) || v < 0 || v > 0xff) throw new RangeError(`u8 out of range: ${v}`);
-    this.#buf[this.#grow(1)] = v;
+    const at = this.#grow(1);
+    this.#buf[at] = v;
   }
 
   /** u32, little-endian. */
@@ -298,7 +299,8 @@ export class BinaryWriter {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
       throw new RangeError(`u32 out of range: ${v}`);
     }
-    this.#view.setUint32(this.#grow(4), v, true);
+    const at = this.#grow(4);
+    this.#view.setUint32(at, v, true);
   }
 
   /** i32, little-endian two's complement. */
@@ -306,7 +308,8 @@ export class BinaryWriter {
     if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) {
       throw new RangeError(`i32 out of range: ${v}`);
     }
-    this.#view.setInt32(this.#grow(4), v, true);
+    const at = this.#grow(4);
+    this.#view.setInt32(at, v, true);
   }
 
   /** u64, little-endian. */
@@ -314,7 +317,8 @@ export class BinaryWriter {
     if (typeof v !== "bigint" || v < 0n || v > U64_MAX) {
       throw new RangeError(`u64 out of range: ${v}`);
     }
-    this.#view.setBigUint64(this.#grow(8), v, true);
+    const at = this.#grow(8);
+    this.#view.setBigUint64(at, v, true);
   }
 
   /** i64, little-endian two's complement. */
@@ -322,7 +326,8 @@ export class BinaryWriter {
     if (typeof v !== "bigint" || v < I64_MIN || v > I64_MAX) {
       throw new RangeError(`i64 out of range: ${v}`);
     }
-    this.#view.setBigInt64(this.#grow(8), v, true);
+    const at = this.#grow(8);
+    this.#view.setBigInt64(at, v, true);
   }
 
   /** A u64 length or count given as a number. */
@@ -335,7 +340,8 @@ export class BinaryWriter {
 
   /** A bincode bool (`00`/`01`). */
   bool(v: boolean): void {
-    this.#buf[this.#grow(1)] = v ? 1 : 0;
+    const at = this.#grow(1);
+    this.#buf[at] = v ? 1 : 0;
   }
 
   /** Raw bytes, no prefix. */
