@@ -1,0 +1,117 @@
+/**
+ * `ZCCACHE_DAEMON_WIRE`: which lane a client uses.
+ *
+ * Reproduces zccache@3eae627:crates/zccache/src/protocol/wire_prost.rs
+ * (`ClientWireSelection::from_env_value`, `full_family_wire_format_from_env`).
+ * The value is `trim()`med (Unicode `White_Space`), ASCII-lowercased and
+ * matched exactly:
+ *
+ * | value                             | selection |
+ * |-----------------------------------|-----------|
+ * | unset, `""`, `auto`               | `auto`    |
+ * | `bincode`, `bincode-v15`, `v15`   | `bincode` |
+ * | `prost`, `prost-v16`, `v16`       | `prost`   |
+ * | `frame`, `frame-v1`               | `frame`   |
+ *
+ * @module
+ */
+import { ZccacheError } from "./errors.ts";
+
+/** A client's wire selection. */
+export type DaemonWire = "auto" | "bincode" | "prost" | "frame";
+
+// Rust `char::is_whitespace` (Unicode White_Space). Differs from JS `trim()`:
+// U+0085 is whitespace, U+FEFF is not.
+const WS = "\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f" +
+  "\\u205f\\u3000";
+const TRIM = new RegExp(`^[${WS}]+|[${WS}]+$`, "g");
+
+/** Rust `str::trim`. */
+export function rustTrim(s: string): string {
+  return s.replace(TRIM, "");
+}
+
+/** Rust `str::to_ascii_lowercase`. */
+export function asciiLowercase(s: string): string {
+  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+// Characters Rust's `{:?}` on a str escapes as \u{..}: not printable
+// (Cc Cf Cs Co Cn Zl Zp, Zs except ' ') or grapheme-extending.
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}\p{Grapheme_Extend}]/u;
+
+/** A string in Rust `Debug` quoting (`"a\"b\n"`). */
+export function rustDebugString(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (ch === "\0") out += "\\0";
+    else if (ch === "\t") out += "\\t";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\\") out += "\\\\";
+    else if (ch === '"') out += '\\"';
+    else if (ch !== " " && (UNPRINTABLE.test(ch) || (cp >= 0xd800 && cp <= 0xdfff))) {
+      out += `\\u{${cp.toString(16)}}`;
+    } else out += ch;
+  }
+  return out + '"';
+}
+
+/**
+ * Parse `ZCCACHE_DAEMON_WIRE` for control requests (Ping, Status, Shutdown,
+ * Clear, ReleaseWorktreeHandles). An invalid value throws `ZccacheError`
+ * code `Endpoint` with zccache's text.
+ *
+ * @example
+ * ```ts
+ * import { parseDaemonWire } from "./wire_env.ts";
+ * if (parseDaemonWire(undefined) !== "auto") throw new Error();
+ * if (parseDaemonWire("  V16\n") !== "prost") throw new Error();
+ * ```
+ */
+export function parseDaemonWire(value: string | undefined): DaemonWire {
+  if (value === undefined) return "auto";
+  const v = asciiLowercase(rustTrim(value));
+  switch (v) {
+    case "":
+    case "auto":
+      return "auto";
+    case "bincode":
+    case "bincode-v15":
+    case "v15":
+      return "bincode";
+    case "prost":
+    case "prost-v16":
+    case "v16":
+      return "prost";
+    case "frame":
+    case "frame-v1":
+      return "frame";
+  }
+  throw new ZccacheError(
+    "Endpoint",
+    `invalid ZCCACHE_DAEMON_WIRE=${rustDebugString(v)}; expected auto, bincode, prost, or frame`,
+  );
+}
+
+/**
+ * The lane of non-control requests (compile, session, fingerprint, lookup,
+ * store, ...): `prost` and `frame` as parsed; unset, `auto`, `bincode` and
+ * even invalid values all mean bincode, with no fallback.
+ *
+ * @example
+ * ```ts
+ * import { fullFamilyWire } from "./wire_env.ts";
+ * if (fullFamilyWire("json") !== "bincode") throw new Error();
+ * ```
+ */
+export function fullFamilyWire(value: string | undefined): "bincode" | "prost" | "frame" {
+  let w: DaemonWire;
+  try {
+    w = parseDaemonWire(value);
+  } catch {
+    return "bincode";
+  }
+  return w === "auto" ? "bincode" : w;
+}
