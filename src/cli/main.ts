@@ -1,17 +1,76 @@
 /**
  * `main(argv, io)`: the whole CLI as a function returning an exit code.
  *
+ * Routing is by hand first, so the compiler-wrapper hot path never loads the
+ * CLI library, the protobuf schema or daemon code:
+ * - `zccache <compiler> ...` (first argument is not a known subcommand and
+ *   does not start with `-`), `zccache cc ...`, `zccache wrap [--] <compiler> ...`
+ *   go straight to {@link wrapCommand};
+ * - `zccache daemon ...` goes to the daemon entry, `zccache wire ...` to the
+ *   wire inspector (both loaded lazily);
+ * - everything else loads commander lazily (`./commands.ts`).
+ *
  * @module
  */
 import type { CliIo } from "./io.ts";
+import { wrapCommand } from "./wrap.ts";
 
-/** Run the CLI on an explicit argv (without the executable name). */
+/** Subcommand names that are never taken for a compiler. */
+export const SUBCOMMANDS: ReadonlySet<string> = new Set([
+  "start",
+  "stop",
+  "kill",
+  "status",
+  "clear",
+  "session-start",
+  "session-end",
+  "session-stats",
+  "daemon",
+  "daemon-run",
+  "wire",
+  "wrap",
+  "cc",
+  "help",
+]);
+
+/** True when `main(argv)` takes the wrapper hot path. */
+export function isWrapInvocation(argv: readonly string[]): boolean {
+  const first = argv[0];
+  if (first === undefined) return false;
+  if (first === "cc" || first === "wrap") return true;
+  return !SUBCOMMANDS.has(first) && !first.startsWith("-");
+}
+
+/**
+ * Run the CLI on an explicit argv (without the executable name).
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./main.ts";
+ * import { nodeIo } from "./node_io.ts";
+ * const code = await main(["gcc", "-c", "a.c", "-o", "a.o"], nodeIo());
+ * ```
+ */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [first, ...rest] = argv;
+  if (first === "cc") return await wrapCommand(["cc", ...rest], io);
+  if (first === "wrap") {
+    const tool = rest[0] === "--" ? rest.slice(1) : rest;
+    if (tool.length === 0 || (tool[0].startsWith("-") && rest[0] !== "--")) {
+      await io.stderr("zccache: usage: zccache wrap -- <compiler> [args...]\n");
+      return 2;
+    }
+    return await wrapCommand(tool, io);
+  }
+  if (isWrapInvocation(argv)) return await wrapCommand(argv, io);
   if (first === "wire") {
     const { wireCommand } = await import("./wire.ts");
     return await wireCommand(rest, io);
   }
-  await io.stderr(`zccache: unknown command ${JSON.stringify(first ?? "")}\n`);
-  return 2;
+  if (first === "daemon" || first === "daemon-run") {
+    const { daemonMain } = await import("../daemon/main.ts");
+    return await daemonMain(rest, io.env);
+  }
+  const { runCommands } = await import("./commands.ts");
+  return await runCommands(argv, io);
 }

@@ -1,0 +1,303 @@
+/**
+ * The subcommands (`start`, `stop`, `status`, `clear`, `session-*`,
+ * `--version`, `--help`), parsed by commander. Loaded lazily by `main.ts`:
+ * the wrapper hot path never reaches this module.
+ *
+ * Exit codes as zccache's CLI: 0 success, 1 failure (e.g. `status` with no
+ * daemon), 2 usage error (one line on stderr).
+ *
+ * @module
+ */
+import process from "node:process";
+import { Command, CommanderError } from "commander";
+import type { Request, Response } from "../core/messages.ts";
+import { isZccacheError } from "../core/errors.ts";
+import { ensureDaemon, queryStatus, roundtrip, stopDaemon } from "../client/ensure_daemon.ts";
+import { endpointFromEnv } from "../transport/endpoint.ts";
+import type { CliIo } from "./io.ts";
+import { formatBytes, formatSessionStats, formatStatus, hitRate, toWireJson } from "./format.ts";
+import { PRODUCT_VERSION, versionText } from "./version.ts";
+
+const CONTROL_TIMEOUT_MS = 30_000;
+
+function endpointOf(io: CliIo, explicit?: string): string {
+  return endpointFromEnv(io.env, process.platform, { cwd: io.cwd, explicit: explicit ?? null });
+}
+
+/** A control/session request on a fresh v15 bincode connection. */
+async function request(endpoint: string, req: Request): Promise<Response | null> {
+  return await roundtrip(endpoint, req, CONTROL_TIMEOUT_MS);
+}
+
+function json(value: unknown): string {
+  return JSON.stringify(value) + "\n";
+}
+
+async function cmdStart(io: CliIo): Promise<number> {
+  const endpoint = endpointOf(io);
+  const outcome = await ensureDaemon(endpoint, { env: io.env });
+  await io.stderr(`daemon running at ${endpoint}${outcome === "running" ? "" : ` (${outcome})`}\n`);
+  return 0;
+}
+
+async function cmdStop(io: CliIo): Promise<number> {
+  const endpoint = endpointOf(io);
+  const wasRunning = await stopDaemon(endpoint, { env: io.env });
+  await io.stderr(wasRunning ? "daemon stopped\n" : `daemon not running at ${endpoint}\n`);
+  return 0;
+}
+
+async function cmdStatus(io: CliIo, opts: { json?: boolean }): Promise<number> {
+  const endpoint = endpointOf(io);
+  let status;
+  try {
+    status = await queryStatus(endpoint, { env: io.env });
+  } catch (e) {
+    const msg = isZccacheError(e) ? e.message : String(e);
+    if (opts.json) await io.stdout(json({ status: "error", endpoint, error: msg }));
+    else await io.stderr(`zccache: cannot query daemon at ${endpoint}: ${msg}\n`);
+    return 1;
+  }
+  if (status === null) {
+    if (opts.json) {
+      await io.stdout(json({ status: "error", endpoint, error: "daemon not running" }));
+    } else await io.stderr(`daemon not running at ${endpoint}\n`);
+    return 1;
+  }
+  if (opts.json) {
+    const obj = toWireJson(status) as Record<string, unknown>;
+    obj.hit_rate = hitRate(status.cacheHits, status.cacheMisses);
+    obj.product_version = PRODUCT_VERSION;
+    await io.stdout(json(obj));
+  } else {
+    await io.stdout(formatStatus(status, PRODUCT_VERSION));
+  }
+  return 0;
+}
+
+async function cmdClear(io: CliIo): Promise<number> {
+  const endpoint = endpointOf(io);
+  let r: Response | null;
+  try {
+    r = await request(endpoint, { kind: "Clear" });
+  } catch (e) {
+    if (isZccacheError(e, "DaemonUnreachable")) {
+      await io.stderr(`daemon not running at ${endpoint}; nothing to clear\n`);
+      return 0;
+    }
+    throw e;
+  }
+  if (r?.kind !== "Cleared") {
+    await io.stderr(`zccache: clear failed: ${describeReply(r)}\n`);
+    return 1;
+  }
+  await io.stdout(
+    "Cache cleared:\n" +
+      `  Artifacts removed:  ${r.artifactsRemoved}\n` +
+      `  Metadata cleared:   ${r.metadataCleared}\n` +
+      `  Dep graph contexts: ${r.depGraphContextsCleared}\n` +
+      `  Disk freed:         ${formatBytes(Number(r.onDiskBytesFreed))}\n`,
+  );
+  return 0;
+}
+
+function describeReply(r: Response | null): string {
+  if (r === null) return "the daemon closed the connection";
+  if (r.kind === "Error") return r.message;
+  return `unexpected ${r.kind} reply`;
+}
+
+async function cmdSessionStart(
+  io: CliIo,
+  opts: { stats?: boolean; log?: string; cwd?: string; json?: boolean },
+): Promise<number> {
+  const endpoint = endpointOf(io);
+  await ensureDaemon(endpoint, { env: io.env });
+  const r = await request(endpoint, {
+    kind: "SessionStart",
+    clientPid: process.pid,
+    workingDir: opts.cwd ?? io.cwd,
+    logFile: opts.log ?? null,
+    trackStats: opts.stats ?? false,
+    journalPath: null,
+    profile: false,
+    privateDaemon: null,
+  });
+  if (r?.kind !== "SessionStarted") {
+    await io.stderr(`zccache: session-start failed: ${describeReply(r)}\n`);
+    return 1;
+  }
+  const out: Record<string, unknown> = {
+    session_id: r.sessionId,
+    started_at: Math.floor(Date.now() / 1000),
+  };
+  if (r.journalPath !== null) out.journal_path = r.journalPath;
+  await io.stdout(json(out));
+  return 0;
+}
+
+async function cmdSessionEnd(io: CliIo, id: string, opts: { json?: boolean }): Promise<number> {
+  const endpoint = endpointOf(io);
+  let r: Response | null;
+  try {
+    r = await request(endpoint, { kind: "SessionEnd", sessionId: id });
+  } catch (e) {
+    if (isZccacheError(e, "DaemonUnreachable")) {
+      await io.stderr(`daemon not running at ${endpoint}; session ${id} already ended\n`);
+      if (opts.json) await io.stdout(json({ session_id: id, stats: null }));
+      return 0; // idempotent, as zccache
+    }
+    throw e;
+  }
+  if (r?.kind !== "SessionEnded") {
+    await io.stderr(`zccache: session-end: ${describeReply(r)}\n`);
+    if (opts.json) await io.stdout(json({ session_id: id, stats: null }));
+    return 0;
+  }
+  if (opts.json) {
+    await io.stdout(json({ session_id: id, stats: toWireJson(r.stats) }));
+  } else if (r.stats !== null) {
+    await io.stderr(
+      formatSessionStats(id, r.stats).replace(/^Session (\S+)/, "Session $1 complete"),
+    );
+  } else {
+    await io.stderr(`Session ${id} complete (no stats tracked)\n`);
+  }
+  return 0;
+}
+
+async function cmdSessionStats(io: CliIo, id: string, opts: { json?: boolean }): Promise<number> {
+  const endpoint = endpointOf(io);
+  let r: Response | null;
+  try {
+    r = await request(endpoint, { kind: "SessionStats", sessionId: id });
+  } catch (e) {
+    if (isZccacheError(e, "DaemonUnreachable")) {
+      await io.stderr(`daemon not running at ${endpoint}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  if (r?.kind !== "SessionStatsResult") {
+    await io.stderr(`zccache: session-stats: ${describeReply(r)}\n`);
+    return 1;
+  }
+  if (opts.json) {
+    await io.stdout(json({ session_id: id, stats: toWireJson(r.stats) }));
+    return r.stats === null ? 1 : 0;
+  }
+  if (r.stats === null) {
+    await io.stderr(
+      `zccache: no stats for session ${id} (unknown session, or started without --stats)\n`,
+    );
+    return 1;
+  }
+  await io.stdout(formatSessionStats(id, r.stats));
+  return 0;
+}
+
+/** Exit code of a failed parse. */
+const USAGE = 2;
+
+/**
+ * Parse `argv` with commander and run the chosen subcommand.
+ * `--show-stats` and `--clear` are the sccache-compatible aliases.
+ */
+export async function runCommands(argv: string[], io: CliIo): Promise<number> {
+  if (argv[0] === "--show-stats") argv = ["status", ...argv.slice(1)];
+  else if (argv[0] === "--clear") argv = ["clear", ...argv.slice(1)];
+  if (argv[0] === "--version" || argv[0] === "-V") {
+    await io.stdout(versionText());
+    return 0;
+  }
+
+  let code = 0;
+  const out: string[] = [];
+  const err: string[] = [];
+  const program = new Command("zccache")
+    .description(
+      "A compiler cache speaking the zccache 1.12.2 daemon wire.\n" +
+        "Wrap a compile with `zccache <compiler> args...` (or `zccache wrap -- ...`).",
+    )
+    .usage("[command] | <compiler> [args...]")
+    .enablePositionalOptions()
+    .passThroughOptions()
+    .allowUnknownOption(false)
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => out.push(s),
+      writeErr: (s) => err.push(s),
+      outputError: (s, write) => write(s.split("\n")[0] + "\n"),
+    })
+    .option("--show-stats", "alias of `zccache status`")
+    .option("--clear", "alias of `zccache clear`")
+    .option("-V, --version", "print the product and wire versions");
+
+  const sub = (name: string, desc: string): Command =>
+    program.command(name).description(desc).allowExcessArguments(false);
+
+  sub("start", "start the daemon (if not running) and check its version")
+    .action(async () => {
+      code = await cmdStart(io);
+    });
+  sub("stop", "stop the daemon").alias("kill").action(async () => {
+    code = await cmdStop(io);
+  });
+  sub("status", "show daemon statistics")
+    .option("--json", "one JSON object with every DaemonStatus field")
+    .action(async (o) => {
+      code = await cmdStatus(io, o);
+    });
+  sub("clear", "remove every cached artifact").action(async () => {
+    code = await cmdClear(io);
+  });
+  sub("session-start", 'start a build session; prints {"session_id",...} as JSON')
+    .option("--stats", "track per-session statistics")
+    .option("--log <file>", "append a text log of the session's compiles to FILE")
+    .option("--cwd <dir>", "working directory of the session")
+    .option("--json", "print JSON (the default)")
+    .action(async (o) => {
+      code = await cmdSessionStart(io, o);
+    });
+  sub("session-end", "end a session and print its final statistics")
+    .argument("<id>", "session id")
+    .option("--json", "print the statistics as JSON on stdout")
+    .action(async (id, o) => {
+      code = await cmdSessionEnd(io, id, o);
+    });
+  sub("session-stats", "print a session's statistics so far")
+    .argument("<id>", "session id")
+    .option("--json", "print the statistics as JSON")
+    .action(async (id, o) => {
+      code = await cmdSessionStats(io, id, o);
+    });
+  sub("wrap", "run a compiler through the cache: zccache wrap -- <compiler> [args...]");
+  sub("cc", "wrap `cc`: zccache cc [args...]");
+  sub("daemon", "run the daemon (normally auto-started)");
+  sub("wire", "decode/encode zccache wire frames (see `zccache wire --help`)");
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") code = 0;
+      else if (e.code === "commander.help") code = 1; // no subcommand: help, exit 1 (zccache)
+      else code = USAGE;
+    } else {
+      await flush(io, out, err);
+      const msg = isZccacheError(e) ? e.message : (e as Error)?.message ?? String(e);
+      await io.stderr(`zccache: ${msg}\n`);
+      return 1;
+    }
+  }
+  await flush(io, out, err);
+  return code;
+}
+
+async function flush(io: CliIo, out: string[], err: string[]): Promise<void> {
+  if (out.length > 0) await io.stdout(out.join(""));
+  if (err.length > 0) await io.stderr(err.join(""));
+  out.length = 0;
+  err.length = 0;
+}

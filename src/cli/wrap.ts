@@ -1,0 +1,282 @@
+/**
+ * Wrapper mode: `zccache <compiler> args...`, `zccache wrap -- <compiler> ...`
+ * and `zccache cc ...`.
+ *
+ * The hot path: resolve the compiler on `PATH`, send ONE `CompileEphemeral`
+ * (v15 bincode) carrying argv, cwd, the whole environment and (only when the
+ * arguments read it) stdin, then replay the daemon's stdout/stderr bytes and
+ * exit code. No CLI library, no protobuf schema, no daemon code is loaded
+ * here (`tests/cli/hot_path_imports_test.ts` checks the static import graph).
+ *
+ * Never fail a build because of the cache: any daemon or IPC fault makes the
+ * wrapper run the compiler itself (inherited stdio) after one stderr line
+ * `zccache: <why>; compiling without cache`.
+ *
+ * Reproduces the routing of zccache@3eae627 cli/commands/wrap (run_wrap),
+ * with the local fallback of later releases instead of 1.12.2's exit 1.
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import { accessSync, constants as fsConstants, realpathSync, statSync } from "node:fs";
+import { constants as osConstants } from "node:os";
+import { delimiter, isAbsolute, join, resolve } from "node:path";
+import process from "node:process";
+import { isZccacheError } from "../core/errors.ts";
+import type { EnvPair, Request, Response } from "../core/messages.ts";
+import { ensureDaemon, isDaemonVersionRejection, stopDaemon } from "../client/ensure_daemon.ts";
+import { IpcConnection } from "../client/ipc_connection.ts";
+import { endpointFromEnv } from "../transport/endpoint.ts";
+import type { CliIo } from "./io.ts";
+
+/** Default receive budget for one compile (zccache `ZCCACHE_WEDGE_RECV_TIMEOUT_SECS`, 180 s). */
+const DEFAULT_RECV_TIMEOUT_SECS = 180;
+
+/** True when an env flag is set to `1` or `true` (case-insensitive), as zccache reads them. */
+export function envFlag(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const v = value.trim().toLowerCase();
+  return v === "1" || v === "true";
+}
+
+/**
+ * The real path of this program when it runs as a single-file binary, so
+ * that a `PATH` lookup never resolves the compiler to zccache itself.
+ */
+function selfExecutables(): Set<string> {
+  const out = new Set<string>();
+  const candidates = [process.execPath];
+  const script = process.argv[1];
+  if (script !== undefined && isAbsolute(script)) candidates.push(script);
+  for (const c of candidates) {
+    const base = c.split(/[\\/]/).pop() ?? "";
+    // The runtime itself (deno/bun/node) is a legitimate tool name; only a
+    // binary that is zccache is excluded.
+    if (/^(deno|bun|node)(\.exe)?$/i.test(base)) continue;
+    try {
+      out.add(realpathSync(c));
+    } catch {
+      // not a real file (e.g. Bun's /$bunfs/ virtual path)
+    }
+  }
+  return out;
+}
+
+function isExecutableFile(p: string): boolean {
+  try {
+    if (!statSync(p).isFile()) return false;
+    accessSync(p, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Resolve a tool name the way zccache does: a name with a path separator is
+ * made absolute against `cwd`; a bare name is looked up on `PATH` (skipping
+ * zccache's own executable); unresolved names come back `null`.
+ *
+ * @example
+ * ```ts
+ * import { resolveTool } from "./wrap.ts";
+ * const gcc = resolveTool("sh", { PATH: "/usr/bin:/bin" }, "/");
+ * console.log(gcc); // e.g. "/usr/bin/sh"
+ * ```
+ */
+export function resolveTool(name: string, env: Record<string, string>, cwd: string): string | null {
+  if (name.includes("/") || (process.platform === "win32" && name.includes("\\"))) {
+    return resolve(cwd, name);
+  }
+  const self = selfExecutables();
+  const exts = process.platform === "win32" ? ["", ".exe", ".cmd", ".bat"] : [""];
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
+    const base = dir === "" ? cwd : resolve(cwd, dir);
+    for (const ext of exts) {
+      const candidate = join(base, name + ext);
+      if (!isExecutableFile(candidate)) continue;
+      let real = candidate;
+      try {
+        real = realpathSync(candidate);
+      } catch {
+        // keep the candidate
+      }
+      if (self.has(real)) continue;
+      return candidate;
+    }
+  }
+  return null;
+}
+
+/** A compiler exit code as a process exit code: low byte, but non-zero never becomes 0. */
+export function processExitCode(code: number): number {
+  const low = code & 0xff;
+  return code !== 0 && low === 0 ? 1 : low;
+}
+
+/** The signal number of a signal name, for `128 + n` exit codes. */
+function signalNumber(signal: string): number {
+  const n = (osConstants.signals as Record<string, number>)[signal];
+  return typeof n === "number" ? n : 1;
+}
+
+/**
+ * Run the tool locally with inherited stdout/stderr (stdin inherited, or fed
+ * from `stdin` when the wrapper already read it). Returns its exit code.
+ */
+export function runLocally(
+  tool: string,
+  args: string[],
+  io: CliIo,
+  stdin: Uint8Array | null,
+): Promise<number> {
+  return new Promise((resolvePromise) => {
+    let child;
+    try {
+      child = spawn(tool, args, {
+        cwd: io.cwd,
+        env: io.env,
+        stdio: [stdin === null ? "inherit" : "pipe", "inherit", "inherit"],
+      });
+    } catch (e) {
+      void io.stderr(`zccache: cannot run ${tool}: ${(e as Error).message}\n`).then(() =>
+        resolvePromise(127)
+      );
+      return;
+    }
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      const code = e.code === "ENOENT" ? 127 : 126;
+      void io.stderr(`zccache: cannot run ${tool}: ${e.message}\n`).then(() =>
+        resolvePromise(code)
+      );
+    });
+    child.on("close", (code, signal) => {
+      if (signal) resolvePromise(128 + signalNumber(signal));
+      else resolvePromise(code ?? 1);
+    });
+    if (stdin !== null && child.stdin) {
+      child.stdin.on("error", () => {});
+      child.stdin.end(stdin);
+    }
+  });
+}
+
+/** Why the cached path gave up; the text goes into the one fallback line. */
+class Fallback extends Error {}
+
+function describe(e: unknown): string {
+  if (e instanceof Fallback) return e.message;
+  if (isZccacheError(e)) return `${e.code}: ${e.message}`;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+/** One CompileEphemeral round trip on a fresh connection. */
+async function compileOnce(
+  endpoint: string,
+  request: Request,
+  recvTimeoutMs: number,
+): Promise<Response | null> {
+  const conn = await IpcConnection.connect(endpoint);
+  try {
+    await conn.send(request);
+    return await conn.recv(recvTimeoutMs);
+  } finally {
+    await conn.close().catch(() => {});
+  }
+}
+
+/** The endpoint this invocation talks to (ZCCACHE_ENDPOINT, cache dir, default). */
+export function wrapperEndpoint(io: CliIo): string {
+  return endpointFromEnv(io.env, process.platform, { cwd: io.cwd });
+}
+
+/**
+ * Run `argv` (`[compiler, ...args]`) through the cache and return the exit
+ * code to exit with.
+ */
+export async function wrapCommand(argv: string[], io: CliIo): Promise<number> {
+  if (argv.length === 0) {
+    await io.stderr("zccache: no compiler given\n");
+    return 1;
+  }
+  const [toolName, ...args] = argv;
+  const env = io.env;
+  const resolved = resolveTool(toolName, env, io.cwd);
+  const tool = resolved ?? toolName;
+  const readsStdin = args.includes("-");
+  const stdin = readsStdin ? await io.readStdin() : null;
+
+  if (envFlag(env.ZCCACHE_DISABLE)) {
+    return processExitCode(await runLocally(tool, args, io, stdin));
+  }
+
+  const envPairs: EnvPair[] = Object.entries(env).map(([k, v]) => [k, v]);
+  // Inside a session (`ZCCACHE_SESSION_ID`), a `Compile` that counts towards
+  // it and never auto-starts a daemon; otherwise one `CompileEphemeral`.
+  const sessionId = env.ZCCACHE_SESSION_ID?.trim() ?? "";
+  const request: Request = sessionId !== ""
+    ? {
+      kind: "Compile",
+      sessionId,
+      args,
+      cwd: io.cwd,
+      compiler: tool,
+      env: envPairs,
+      stdin: stdin ?? new Uint8Array(0),
+    }
+    : {
+      kind: "CompileEphemeral",
+      clientPid: process.pid,
+      workingDir: io.cwd,
+      compiler: tool,
+      args,
+      cwd: io.cwd,
+      env: envPairs,
+      stdin: stdin ?? new Uint8Array(0),
+    };
+  const recvSecs = Number(env.ZCCACHE_WEDGE_RECV_TIMEOUT_SECS ?? DEFAULT_RECV_TIMEOUT_SECS);
+  const recvTimeoutMs = Number.isFinite(recvSecs) && recvSecs > 0 ? recvSecs * 1000 : 300_000;
+
+  let why: string;
+  try {
+    const endpoint = wrapperEndpoint(io);
+    let response: Response | null;
+    try {
+      response = await compileOnce(endpoint, request, recvTimeoutMs);
+    } catch (e) {
+      if (isZccacheError(e, "DaemonUnreachable")) {
+        // Nobody answers: start a daemon (single-flight), then try once more.
+        if (envFlag(env.ZCCACHE_NO_SPAWN)) {
+          throw new Fallback("no daemon running (ZCCACHE_NO_SPAWN)");
+        }
+        if (sessionId !== "") throw new Fallback(`no daemon running for session ${sessionId}`);
+        await ensureDaemon(endpoint, { env });
+        response = await compileOnce(endpoint, request, recvTimeoutMs);
+      } else if (isZccacheError(e, "VersionMismatch")) {
+        response = { kind: "Error", message: `protocol version mismatch: ${e.message}` };
+      } else {
+        throw e;
+      }
+    }
+    if (response !== null && response.kind === "Error" && isDaemonVersionRejection(response)) {
+      // A daemon speaking another wire version holds the endpoint: replace it.
+      if (envFlag(env.ZCCACHE_NO_SPAWN)) throw new Fallback(response.message);
+      await stopDaemon(endpoint, { env });
+      await ensureDaemon(endpoint, { env });
+      response = await compileOnce(endpoint, request, recvTimeoutMs);
+    }
+    if (response === null) throw new Fallback("the daemon closed the connection");
+    if (response.kind === "CompileResult") {
+      if (response.stdout.length > 0) await io.stdout(response.stdout);
+      if (response.stderr.length > 0) await io.stderr(response.stderr);
+      return processExitCode(response.exitCode);
+    }
+    if (response.kind === "Error") throw new Fallback(`daemon error: ${response.message}`);
+    throw new Fallback(`unexpected ${response.kind} response from the daemon`);
+  } catch (e) {
+    why = describe(e);
+  }
+  await io.stderr(`zccache: ${why.replace(/\s*\n\s*/g, " ")}; compiling without cache\n`);
+  return processExitCode(await runLocally(tool, args, io, stdin));
+}
