@@ -14,6 +14,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import process from "node:process";
 
 /** The buf release used for generation (run with `npx -y`). */
 export const BUF_PACKAGE = "@bufbuild/buf@1.75.0";
@@ -64,10 +65,6 @@ function main(argv: string[]): number {
 }
 
 if (import.meta.main) {
-  const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ??
-    (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
-  const code = main(args);
-  if (code !== 0) {
-    (globalThis as unknown as { process: { exit(c: number): never } }).process.exit(code);
-  }
+  const code = main(process.argv.slice(2));
+  if (code !== 0) process.exit(code);
 }
