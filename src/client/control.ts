@@ -1,0 +1,271 @@
+/**
+ * Daemon control round trips (Ping, Status, Shutdown, Clear) and
+ * `releaseWorktreeHandles`, with the 1.12.2 wire selection.
+ *
+ * Reproduces zccache@3eae627:crates/zccache/src/ipc/mod.rs
+ * (`daemon_control_roundtrip`, `control_wire_mismatch_error`,
+ * `control_wire_mismatch_message`, `recv_control_wire_response`) and the
+ * broker FrameV1 branch of #721:
+ *
+ * 1. `ZCCACHE_DAEMON_WIRE` is parsed first (invalid -> ZccacheError
+ *    "Endpoint" `invalid ZCCACHE_DAEMON_WIRE="…"; expected auto, bincode,
+ *    prost, or frame`).
+ * 2. Broker lane active and the route taken is the broker: one FrameV1
+ *    request (frame id 1), any-lane receive, no fallback.
+ * 3. Each attempt opens a NEW connection with the 300 s receive default
+ *    (`timeoutMs` overrides it).
+ * 4. auto / prost: prost v16 with `control-<name>`, any-lane receive. Auto
+ *    only, one bincode retry on a fresh connection when the reply is an
+ *    `Error` whose lowercased message contains `protocol version mismatch`,
+ *    `protocol_version`, or both `expected v15` and `received v16`; or the
+ *    daemon closed with no reply; or the receive failed with
+ *    VersionMismatch, ConnectionClosed or a broken pipe / reset / EOF.
+ *    Connect failures, timeouts and other protocol errors are returned.
+ * 5. bincode: bincode v15, bincode-only receive.
+ * 6. frame: FrameV1 both ways, no fallback.
+ *
+ * @module
+ */
+import process from "node:process";
+import { ZccacheError } from "../core/errors.ts";
+import { type DaemonWire, parseDaemonWire } from "../core/wire_env.ts";
+import type { Request, RequestOf, Response } from "../core/messages.ts";
+import type { Transport } from "../transport/types.ts";
+import { brokerLaneActive, connectDaemonWithRoute, type Env } from "./connect.ts";
+import {
+  type DecodedWireResponse,
+  DEFAULT_CLIENT_RECV_TIMEOUT_MS,
+  IpcConnection,
+} from "./ipc_connection.ts";
+
+/** The four control requests `daemonControlRoundtrip` accepts. */
+export type ControlRequest = RequestOf<"Ping" | "Status" | "Shutdown" | "Clear">;
+
+/** Options for {@link daemonControlRoundtrip}. */
+export interface ControlOptions {
+  /** Environment (`ZCCACHE_DAEMON_WIRE`, broker switches). Default `process.env`. */
+  env?: Env;
+  /** Receive timeout per attempt in ms (default 300 000, zccache's default). */
+  timeoutMs?: number;
+  /** Transport (default: the runtime's). */
+  transport?: Transport;
+  /** Connect timeout per attempt in ms (1.12.2 has none). */
+  connectTimeoutMs?: number;
+}
+
+/** The wire selection `ZCCACHE_DAEMON_WIRE` resolves to. */
+export type WireSelection = DaemonWire;
+
+/**
+ * zccache `client_wire_selection_from_env` (see `parseDaemonWire`): unset,
+ * "" or auto -> auto; bincode|bincode-v15|v15; prost|prost-v16|v16;
+ * frame|frame-v1; anything else -> ZccacheError "Endpoint".
+ */
+export function parseWireSelection(value: string | undefined): WireSelection {
+  return parseDaemonWire(value);
+}
+
+/** zccache `control_wire_mismatch_message`. */
+export function controlWireMismatchMessage(message: string): boolean {
+  const m = message.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return m.includes("protocol version mismatch") ||
+    m.includes("protocol_version") ||
+    (m.includes("expected v15") && m.includes("received v16"));
+}
+
+const PIPE_ERRNOS = new Set(["EPIPE", "ECONNRESET", "ERR_STREAM_PREMATURE_CLOSE", "UnexpectedEof"]);
+
+/**
+ * zccache `control_wire_mismatch_error`, for errors raised while sending or
+ * receiving on an already connected socket (connect errors never get here):
+ * VersionMismatch, ConnectionClosed, or an I/O error that is a broken pipe,
+ * a reset or an unexpected EOF.
+ */
+export function controlWireMismatchError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  if (code === "VersionMismatch" || code === "ConnectionClosed") return true;
+  // The transport maps broken pipe / reset to DaemonUnreachable (or Io).
+  if (code === "DaemonUnreachable") return true;
+  if (typeof code === "string" && PIPE_ERRNOS.has(code)) return true;
+  if (code === "Io") {
+    const cause = (e as { cause?: { code?: unknown } }).cause;
+    return typeof cause?.code === "string" && PIPE_ERRNOS.has(cause.code);
+  }
+  return false;
+}
+
+const CONTROL_BODIES = new Set([
+  "Pong",
+  "ShuttingDown",
+  "Status",
+  "Cleared",
+  "Error",
+  "ReleaseWorktreeHandlesResult",
+]);
+
+/**
+ * zccache `recv_control_wire_response`: bincode replies pass through;
+ * prost/FrameV1 replies must be one of the control bodies.
+ */
+async function recvControlWire(conn: IpcConnection, timeoutMs: number): Promise<Response | null> {
+  const r: DecodedWireResponse | null = await conn.recvWire(timeoutMs);
+  if (r === null) return null;
+  if (r.lane !== "bincode" && !CONTROL_BODIES.has(r.message.kind)) {
+    throw new ZccacheError(
+      "Deserialization",
+      `unsupported v16 prost control response body ${r.message.kind}; only Pong, Status, ` +
+        "ShuttingDown, Cleared, Error, and ReleaseWorktreeHandlesResult may use the prost " +
+        "control response path",
+    );
+  }
+  return r.message;
+}
+
+interface Ctx {
+  endpoint: string;
+  env: Env;
+  timeoutMs: number;
+  transport?: Transport;
+  connectTimeoutMs?: number;
+}
+
+async function openControl(ctx: Ctx): Promise<IpcConnection> {
+  return await IpcConnection.connect(ctx.endpoint, {
+    transport: ctx.transport,
+    timeoutMs: ctx.connectTimeoutMs,
+    env: ctx.env,
+    recvTimeoutMs: DEFAULT_CLIENT_RECV_TIMEOUT_MS,
+  });
+}
+
+async function attempt(
+  ctx: Ctx,
+  req: Request,
+  lane: "bincode" | "prost" | "frame",
+): Promise<Response | null> {
+  const conn = await openControl(ctx);
+  try {
+    if (lane === "bincode") {
+      await conn.send(req);
+      return await conn.recv(ctx.timeoutMs);
+    }
+    if (lane === "prost") await conn.sendProst(req);
+    else await conn.sendFrame(req);
+    return await recvControlWire(conn, ctx.timeoutMs);
+  } finally {
+    await conn.close().catch(() => {});
+  }
+}
+
+async function roundtrip(
+  endpoint: string,
+  req: Request,
+  options: ControlOptions,
+): Promise<Response | null> {
+  const env = options.env ?? process.env;
+  const selection = parseWireSelection(env.ZCCACHE_DAEMON_WIRE);
+  const ctx: Ctx = {
+    endpoint,
+    env,
+    timeoutMs: options.timeoutMs ?? DEFAULT_CLIENT_RECV_TIMEOUT_MS,
+    transport: options.transport,
+    connectTimeoutMs: options.connectTimeoutMs,
+  };
+
+  if (brokerLaneActive(env)) {
+    const { conn, route } = await connectDaemonWithRoute(endpoint, {
+      transport: options.transport,
+      timeoutMs: options.connectTimeoutMs,
+      env,
+    });
+    const ipc = new IpcConnection(conn, route);
+    if (route.kind === "Broker") {
+      try {
+        await ipc.sendFrame(req);
+        return await recvControlWire(ipc, ctx.timeoutMs);
+      } finally {
+        await ipc.close().catch(() => {});
+      }
+    }
+    // Requested but fell back to direct: drop it, continue as selected.
+    await ipc.close().catch(() => {});
+  }
+
+  switch (selection) {
+    case "bincode":
+      return await attempt(ctx, req, "bincode");
+    case "frame":
+      return await attempt(ctx, req, "frame");
+    case "prost":
+      return await attempt(ctx, req, "prost");
+    case "auto": {
+      let first: Response | null;
+      try {
+        first = await attemptProstKeepingConnectErrors(ctx, req);
+      } catch (e) {
+        if (e instanceof SendRecvError && controlWireMismatchError(e.inner)) {
+          return await attempt(ctx, req, "bincode");
+        }
+        throw e instanceof SendRecvError ? e.inner : e;
+      }
+      if (first === null) return await attempt(ctx, req, "bincode");
+      if (first.kind === "Error" && controlWireMismatchMessage(first.message)) {
+        return await attempt(ctx, req, "bincode");
+      }
+      return first;
+    }
+  }
+}
+
+/** Marks an error raised after the connect succeeded. */
+class SendRecvError extends Error {
+  constructor(readonly inner: unknown) {
+    super("send/recv failed");
+  }
+}
+
+/** The prost attempt, telling connect failures apart from send/recv ones. */
+async function attemptProstKeepingConnectErrors(ctx: Ctx, req: Request): Promise<Response | null> {
+  const conn = await openControl(ctx);
+  try {
+    await conn.sendProst(req);
+    return await recvControlWire(conn, ctx.timeoutMs);
+  } catch (e) {
+    throw new SendRecvError(e);
+  } finally {
+    await conn.close().catch(() => {});
+  }
+}
+
+/**
+ * Send a daemon control request and return its response, or `null` when
+ * the daemon closed without replying.
+ *
+ * @example
+ * ```ts ignore
+ * const reply = await daemonControlRoundtrip("/tmp/zccache-alice/sock", { kind: "Status" });
+ * if (reply?.kind === "Status") console.log(reply.value.version);
+ * ```
+ */
+export function daemonControlRoundtrip(
+  endpoint: string,
+  req: ControlRequest,
+  options: ControlOptions = {},
+): Promise<Response | null> {
+  return roundtrip(endpoint, req, options);
+}
+
+/**
+ * Send `ReleaseWorktreeHandles{path}` with the same wire rules as the control
+ * round trip (1.12.2 has no dedicated roundtrip helper; the daemon accepts
+ * the request on every lane, and `auto` sends it as direct v16 prost with
+ * the `control-release-worktree-handles` id, falling back to bincode like
+ * the control requests).
+ */
+export function releaseWorktreeHandles(
+  endpoint: string,
+  path: string,
+  options: ControlOptions = {},
+): Promise<Response | null> {
+  return roundtrip(endpoint, { kind: "ReleaseWorktreeHandles", path }, options);
+}
