@@ -1,0 +1,176 @@
+/**
+ * The daemon entry: `zccache daemon [--foreground] [--endpoint P]
+ * [--cache-dir D] [--idle-timeout SECS] [--log-file F]`.
+ *
+ * Runs the daemon in this process until it stops (Shutdown request, idle
+ * timeout, SIGINT/SIGTERM). Nothing is ever printed on stdout; lifecycle
+ * lines go to `<root>/zccache-ts/daemon.log`, and with `--foreground` also
+ * to stderr. The socket becomes connectable only after the engine is open,
+ * and requests are served only after the lock and identity files exist,
+ * so a spawner can poll the endpoint for readiness.
+ *
+ * Endpoint: `--endpoint`, else `ZCCACHE_ENDPOINT` (how the auto-starting
+ * client passes it), else zccache 1.12.2's `default_endpoint`.
+ * Idle timeout: `--idle-timeout`, else `ZCCACHE_IDLE_TIMEOUT_SECS`, else
+ * 3600; 0 = never. Exit codes: 0 after a clean stop or when a live daemon
+ * already serves the endpoint ("deferring", as 1.12.2), 1 on a start-up
+ * failure, 2 on a usage error.
+ *
+ * @module
+ */
+import { appendFileSync } from "node:fs";
+import process from "node:process";
+import type { CompileBackend } from "./handlers/mod.ts";
+import { DaemonLog } from "./log.ts";
+import { resolveDaemonPaths } from "./paths.ts";
+import { DEFAULT_IDLE_TIMEOUT_SECS, runDaemon } from "./server.ts";
+
+/** Parsed daemon arguments. */
+export interface DaemonArgs {
+  foreground: boolean;
+  endpoint: string | null;
+  cacheDir: string | null;
+  idleTimeoutSecs: number | null;
+  logFile: string | null;
+}
+
+/** Parse daemon arguments; throws a `string` usage message on error. */
+export function parseDaemonArgs(args: string[]): DaemonArgs {
+  const out: DaemonArgs = {
+    foreground: false,
+    endpoint: null,
+    cacheDir: null,
+    idleTimeoutSecs: null,
+    logFile: null,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const eq = a.indexOf("=");
+    const name = a.startsWith("--") && eq > 0 ? a.slice(0, eq) : a;
+    const inline = a.startsWith("--") && eq > 0 ? a.slice(eq + 1) : undefined;
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = args[++i];
+      if (v === undefined) throw `option ${name} requires a value`;
+      return v;
+    };
+    switch (name) {
+      case "--foreground":
+        out.foreground = true;
+        break;
+      case "--endpoint":
+        out.endpoint = value();
+        break;
+      case "--cache-dir":
+        out.cacheDir = value();
+        break;
+      case "--idle-timeout": {
+        const v = value();
+        if (!/^\d+$/.test(v)) throw `invalid value for --idle-timeout: ${v}`;
+        out.idleTimeoutSecs = Number(v);
+        break;
+      }
+      case "--log-file":
+        out.logFile = value();
+        break;
+      case "--log-level":
+      case "--config":
+        value(); // accepted for zccache-daemon compatibility, unused
+        break;
+      case "--no-depgraph-cache":
+        break;
+      default:
+        throw `unexpected argument ${JSON.stringify(a)}`;
+    }
+  }
+  return out;
+}
+
+/** `ZCCACHE_IDLE_TIMEOUT_SECS` (a non-negative integer), else the default. */
+export function idleTimeoutFromEnv(env: Record<string, string | undefined>): number {
+  const v = env.ZCCACHE_IDLE_TIMEOUT_SECS?.trim();
+  if (v !== undefined && /^\d+$/.test(v)) return Number(v);
+  return DEFAULT_IDLE_TIMEOUT_SECS;
+}
+
+function envParallel(env: Record<string, string | undefined>): number | undefined {
+  const v = env.ZCCACHE_MAX_PARALLEL_COMPILES?.trim();
+  return v !== undefined && /^[1-9]\d*$/.test(v) ? Number(v) : undefined;
+}
+
+function envMaxSize(env: Record<string, string | undefined>): bigint | undefined {
+  const v = env.ZCCACHE_MAX_SIZE?.trim();
+  if (v === undefined || v === "") return undefined;
+  const m = /^(\d+)\s*([KMGT]?)(i?B)?$/i.exec(v);
+  if (m === null) return undefined;
+  const mult: Record<string, bigint> = {
+    "": 1n,
+    K: 1024n,
+    M: 1024n ** 2n,
+    G: 1024n ** 3n,
+    T: 1024n ** 4n,
+  };
+  return BigInt(m[1]) * mult[m[2].toUpperCase()];
+}
+
+/**
+ * Run the daemon. Returns the process exit code.
+ *
+ * @param args Arguments after `daemon`.
+ * @param env The process environment.
+ */
+export async function daemonMain(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<number> {
+  let parsed: DaemonArgs;
+  try {
+    parsed = parseDaemonArgs(args);
+  } catch (msg) {
+    process.stderr.write(`zccache daemon: ${String(msg)}\n`);
+    return 2;
+  }
+  const paths = resolveDaemonPaths(env, {
+    endpoint: parsed.endpoint,
+    cacheDir: parsed.cacheDir,
+  });
+  const logFile = parsed.logFile;
+  const mirror = parsed.foreground
+    ? (line: string) => process.stderr.write(line + "\n")
+    : logFile !== null
+    ? (line: string) => {
+      try {
+        appendFileSync(logFile, line + "\n");
+      } catch {
+        // best effort
+      }
+    }
+    : null;
+  const log = new DaemonLog(paths.logFile, mirror);
+  const childEnv = parsed.cacheDir !== null ? { ...env, ZCCACHE_CACHE_DIR: parsed.cacheDir } : env;
+
+  let engine: CompileBackend;
+  try {
+    // Loaded here so that importing this module (argument parsing) stays cheap.
+    const { CompileEngine } = await import("./engine.ts");
+    engine = new CompileEngine({
+      cacheDir: paths.projectDir,
+      maxSize: envMaxSize(env),
+      maxParallel: envParallel(env),
+      log: (line: string) => log.event("engine", { message: line }),
+    });
+  } catch (err) {
+    log.error("engine.open", err);
+    return 1;
+  }
+
+  const server = runDaemon({
+    paths,
+    env: childEnv,
+    engine,
+    idleTimeoutSecs: parsed.idleTimeoutSecs ?? idleTimeoutFromEnv(env),
+    log,
+    handleSignals: true,
+  });
+  return await server;
+}

@@ -1,0 +1,734 @@
+/**
+ * The daemon process: bind the endpoint, accept connections, serve the
+ * zccache 1.12.2 wire on all three lanes, stop gracefully.
+ *
+ * Start-up (zccache@3eae627:crates/zccache/src/bin/zccache-daemon.rs):
+ *   1. pre-bind probe: `probeExistingDaemon` (lock PID + BackendHandle or
+ *      raw connect); in addition a plain connect to the endpoint — if
+ *      anything answers there, a live daemon owns it and this one defers
+ *      (exit 0, like 1.12.2's "active daemon already serving — deferring");
+ *   2. only then a stale socket file is removed, the socket directory is
+ *      created private (0700) and the endpoint is bound;
+ *   3. the lock file gets our PID (decimal, no newline), the
+ *      running-process identity JSON is written, and the accept loop runs.
+ *   A client that connects during 2–3 is queued by the kernel and served
+ *   once the loop starts, so "connectable" means "ready".
+ *
+ * Per connection (daemon/server/connection.rs `handle_connection`, 1.12.2):
+ *
+ * ```text
+ *   first bytes ── 0x01 and not [len>=4][15|16] ──> running-process Frame
+ *        │                 payload 0xB232 ──> BackendHandle probe reply, close
+ *        │                 payload 0x7A63 ──> FrameV1 request (below)
+ *        └─ anything else ─> zccache frame
+ *   loop: decodeWireMessage(buf, "request")
+ *        bincode v15 ──> reply bincode v15
+ *        prost   v16 ──> reply prost v16, request_id echoed
+ *        FrameV1     ──> reply FrameV1 RESPONSE, frame id + request_id echoed
+ *        VersionMismatch ──> bincode v15 Error "protocol version mismatch…", close
+ *        Conversion (prost/FrameV1 body maps to no Request) ──> Error, same lane, stay open
+ *        anything else undecodable ──> close, no reply
+ * ```
+ *
+ * Deliberate differences from 1.12.2 (which has neither): a connection idle
+ * for 600 s between requests is closed (HEAD's bound), and a client that
+ * disconnects while its compile runs aborts that compile.
+ *
+ * @module
+ */
+import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import process from "node:process";
+import { isZccacheError, ZccacheError } from "../core/errors.ts";
+import type { Request, Response } from "../core/messages.ts";
+import { ZCCACHE_WIRE_RELEASE } from "../core/messages.ts";
+import { classifyFrameStart } from "../core/frame.ts";
+import { decodeWireMessage, versionMismatchReply } from "../core/wire.ts";
+import { encodeBincodeFrame } from "../core/bincode.ts";
+import { encodeProstFrame } from "../core/prost.ts";
+import { decodeEnvelope, encodeFrameV1 } from "../core/frame_v1.ts";
+import type { Conn, Listener, Transport } from "../transport/types.ts";
+import { defaultTransport } from "../transport/select.ts";
+import { ensurePrivateDir, removeStaleSocket } from "../transport/fs_perms.ts";
+import { DaemonLog } from "./log.ts";
+import type { DaemonPaths } from "./paths.ts";
+import { SessionManager } from "./sessions.ts";
+import { GlobalStats } from "./stats.ts";
+import {
+  type CompileBackend,
+  dispatch,
+  type HandlerContext,
+  isCompileRequest,
+} from "./handlers/mod.ts";
+import { answerBackendProbe, probeExistingDaemon } from "./probe.ts";
+import { currentDaemonIdentity, type DaemonIdentity, writeIdentityFile } from "./identity.ts";
+
+/** Default idle timeout (zccache `--idle-timeout`, 3600 s). */
+export const DEFAULT_IDLE_TIMEOUT_SECS = 3600;
+/** Per-connection limit on waiting for the next request (HEAD's 600 s). */
+export const CONNECTION_IDLE_MS = 600_000;
+/** Pre-bind raw connect budget (zccache 500 ms). */
+const PREBIND_CONNECT_MS = 500;
+
+/** Options of {@link DaemonServer}. */
+export interface DaemonServerOptions {
+  paths: DaemonPaths;
+  /** Environment (namespace, `RUNNING_PROCESS_DISABLE`, compile env fallback). */
+  env: Record<string, string | undefined>;
+  /** Compile backend (the `CompileEngine`), or `null` to answer compiles with an Error. */
+  engine: CompileBackend | null;
+  /** Idle seconds before a graceful shutdown; 0 = never (default 3600). */
+  idleTimeoutSecs?: number;
+  /** Transport (default {@link defaultTransport}). */
+  transport?: Transport;
+  /** Log (default: `paths.logFile`). */
+  log?: DaemonLog;
+  /** Per-connection idle read limit in ms (default 600 000). */
+  connectionIdleMs?: number;
+  /** Shut down gracefully on SIGINT/SIGTERM (only {@link runDaemon} uses it). */
+  handleSignals?: boolean;
+}
+
+/** Why {@link DaemonServer.start} did not start. */
+export type StartOutcome = "started" | "deferred";
+
+/** One running daemon. */
+export class DaemonServer {
+  readonly paths: DaemonPaths;
+  readonly log: DaemonLog;
+  readonly #env: Record<string, string | undefined>;
+  readonly #engine: CompileBackend | null;
+  readonly #transport: Transport;
+  readonly #idleTimeoutSecs: number;
+  readonly #connIdleMs: number;
+  readonly #stats = new GlobalStats();
+  readonly #sessions = new SessionManager();
+  readonly #conns = new Set<ConnHandler>();
+  #listener: Listener | null = null;
+  #socketIno: number | null = null;
+  #identity: DaemonIdentity | null = null;
+  #ctx: HandlerContext | null = null;
+  #startedAtMs = Date.now();
+  #lastActivityMs = Date.now();
+  #inFlight = 0;
+  #inFlightIdle: (() => void) | null = null;
+  #stopping = false;
+  #idleTimer: ReturnType<typeof setInterval> | null = null;
+  #stopped: Promise<void>;
+  #resolveStopped!: () => void;
+  #acceptLoop: Promise<void> | null = null;
+
+  constructor(opts: DaemonServerOptions) {
+    this.paths = opts.paths;
+    this.#env = opts.env;
+    this.#engine = opts.engine;
+    this.#transport = opts.transport ?? defaultTransport();
+    this.#idleTimeoutSecs = opts.idleTimeoutSecs ?? DEFAULT_IDLE_TIMEOUT_SECS;
+    this.#connIdleMs = opts.connectionIdleMs ?? CONNECTION_IDLE_MS;
+    this.log = opts.log ?? new DaemonLog(opts.paths.logFile);
+    this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
+  }
+
+  /** Resolves once the daemon has fully stopped (files removed, engine closed). */
+  get stopped(): Promise<void> {
+    return this.#stopped;
+  }
+
+  /**
+   * Probe, bind, write lock + identity, start accepting. `"deferred"` when
+   * a live daemon already serves the endpoint (nothing was touched).
+   */
+  async start(): Promise<StartOutcome> {
+    const p = this.paths;
+    if (await this.#liveDaemonAt(p.endpoint)) {
+      this.log.event("deferred", { endpoint: p.endpoint, reason: "active daemon already serving" });
+      return "deferred";
+    }
+    // The identity is computed before binding (hashing the executable
+    // takes a while) so that nothing slow sits between bind and ready.
+    let identity: DaemonIdentity | null = null;
+    try {
+      identity = await currentDaemonIdentity(p.endpoint, { env: this.#env });
+    } catch (err) {
+      // zccache: an identity failure is only logged.
+      this.log.error("identity", err);
+    }
+    if (p.socketDir !== null) {
+      // A directory we create is 0700; an existing one (e.g. the cache
+      // root the user chose) is checked for ownership but left as it is.
+      await ensurePrivateDir(p.socketDir);
+      await removeStaleSocket(p.endpoint);
+    }
+    // Unix: bind a private temporary name and rename it onto the endpoint
+    // once the lock and identity files exist, so the endpoint becomes
+    // connectable exactly when the daemon is ready.
+    const staging = p.socketDir !== null ? stagingSocketPath(p.endpoint) : null;
+    if (staging !== null) await removeStaleSocket(staging).catch(() => false);
+    this.#listener = await this.#transport.listen(staging ?? p.endpoint);
+    this.#startedAtMs = Date.now();
+    this.#lastActivityMs = this.#startedAtMs;
+    mkdirSync(dirname(p.lockFile), { recursive: true });
+    writeFileSync(p.lockFile, String(process.pid));
+    if (identity !== null) {
+      identity = { ...identity, startedAtUnixMs: BigInt(this.#startedAtMs) };
+      try {
+        writeIdentityFile(p.identityFile, identity);
+      } catch (err) {
+        this.log.error("identity", err);
+      }
+    }
+    this.#identity = identity;
+    if (staging !== null) renameSync(staging, p.endpoint);
+    try {
+      this.#socketIno = p.socketDir !== null ? statSync(p.endpoint).ino : null;
+    } catch {
+      this.#socketIno = null;
+    }
+    this.#ctx = {
+      version: ZCCACHE_WIRE_RELEASE,
+      namespace: p.namespaceLabel,
+      endpoint: p.endpoint,
+      cacheRoot: p.cacheRoot,
+      projectDir: p.projectDir,
+      startedAtMs: this.#startedAtMs,
+      stats: this.#stats,
+      sessions: this.#sessions,
+      engine: this.#engine,
+      log: this.log,
+      requestShutdown: (reason) => this.shutdown(reason),
+    };
+    this.log.event("spawn", {
+      endpoint: p.endpoint,
+      daemon_namespace: p.namespaceLabel,
+      idle_timeout: this.#idleTimeoutSecs,
+      version: ZCCACHE_WIRE_RELEASE,
+      cache_root: p.cacheRoot,
+      runtime: runtimeName(),
+    });
+    this.#startIdleTimer();
+    this.#acceptLoop = this.#accept(this.#listener);
+    return "started";
+  }
+
+  /** Begin a graceful shutdown (idempotent); await {@link stopped} for the end. */
+  shutdown(reason: string): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.log.event(reason === "idle-timeout" ? "died-idle" : "died-shutdown", {
+      reason,
+      uptime_secs: Math.floor((Date.now() - this.#startedAtMs) / 1000),
+    });
+    void this.#finish();
+  }
+
+  async #finish(): Promise<void> {
+    if (this.#idleTimer !== null) clearInterval(this.#idleTimer);
+    try {
+      await this.#listener?.close();
+    } catch (err) {
+      this.log.error("listener.close", err);
+    }
+    // Let in-flight requests (compiles) finish and reply.
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => (this.#inFlightIdle = resolve));
+    }
+    for (const c of this.#conns) c.closeIdle();
+    if (this.#engine !== null) {
+      try {
+        await this.#engine.flush();
+      } catch (err) {
+        this.log.error("engine.flush", err);
+      }
+      try {
+        await this.#engine.close();
+      } catch (err) {
+        this.log.error("engine.close", err);
+      }
+    }
+    this.#removeOwnFiles();
+    try {
+      await this.#acceptLoop;
+    } catch {
+      // already logged
+    }
+    this.log.event("stopped", {});
+    this.#resolveStopped();
+  }
+
+  /** Remove socket, identity and lock, each only while it is still ours. */
+  #removeOwnFiles(): void {
+    const p = this.paths;
+    if (p.socketDir !== null && this.#socketIno !== null) {
+      try {
+        if (statSync(p.endpoint).ino === this.#socketIno) unlinkSync(p.endpoint);
+      } catch {
+        // gone already
+      }
+    }
+    try {
+      const id = JSON.parse(readFileSync(p.identityFile, "utf-8")) as { pid?: unknown };
+      if (id.pid === process.pid) unlinkSync(p.identityFile);
+    } catch {
+      // missing or not ours
+    }
+    try {
+      if (readFileSync(p.lockFile, "utf-8").trim() === String(process.pid)) unlinkSync(p.lockFile);
+    } catch {
+      // missing
+    }
+  }
+
+  /** Pre-bind: is a live daemon serving `endpoint`? */
+  async #liveDaemonAt(endpoint: string): Promise<boolean> {
+    try {
+      const r = await probeExistingDaemon(endpoint, {
+        env: this.#env,
+        lockPath: this.paths.lockFile,
+        identityPath: this.paths.identityFile,
+        transport: this.#transport,
+      });
+      if (r.live) return true;
+    } catch (err) {
+      this.log.error("prebind.probe", err);
+    }
+    // 1.12.2's probe only trusts daemons whose image is named
+    // `zccache-daemon`; a live TS daemon (image `deno`/`bun`) would be
+    // missed and its socket stolen. A plain connect settles it.
+    try {
+      const c = await this.#transport.connect(endpoint, { timeoutMs: PREBIND_CONNECT_MS });
+      await c.close();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #startIdleTimer(): void {
+    if (this.#idleTimeoutSecs <= 0) return;
+    const limitMs = this.#idleTimeoutSecs * 1000;
+    const every = Math.min(60_000, Math.max(200, Math.floor(limitMs / 4)));
+    this.#idleTimer = setInterval(() => {
+      if (this.#stopping || this.#inFlight > 0) return;
+      if (Date.now() - this.#lastActivityMs >= limitMs) this.shutdown("idle-timeout");
+    }, every);
+  }
+
+  async #accept(listener: Listener): Promise<void> {
+    while (!this.#stopping) {
+      let conn: Conn | null;
+      try {
+        conn = await listener.accept();
+      } catch (err) {
+        if (this.#stopping) break;
+        this.log.error("accept", err);
+        continue;
+      }
+      if (conn === null) break;
+      if (this.#stopping) {
+        await conn.close().catch(() => {});
+        break;
+      }
+      const h = new ConnHandler(conn, this);
+      this.#conns.add(h);
+      h.run().catch((err) => this.log.error("connection", err)).finally(() => {
+        this.#conns.delete(h);
+      });
+    }
+  }
+
+  // ---- hooks for ConnHandler ----
+
+  /** @internal */
+  get ctx(): HandlerContext {
+    return this.#ctx!;
+  }
+  /** @internal */
+  get identity(): DaemonIdentity | null {
+    return this.#identity;
+  }
+  /** @internal */
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+  /** @internal */
+  get connectionIdleMs(): number {
+    return this.#connIdleMs;
+  }
+  /** @internal */
+  touch(): void {
+    this.#lastActivityMs = Date.now();
+  }
+  /** @internal */
+  beginRequest(): void {
+    this.#inFlight++;
+  }
+  /** @internal */
+  endRequest(): void {
+    this.#inFlight--;
+    if (this.#inFlight === 0 && this.#inFlightIdle !== null) {
+      const r = this.#inFlightIdle;
+      this.#inFlightIdle = null;
+      r();
+    }
+  }
+}
+
+/** Run a daemon until it stops. Returns the process exit code. */
+export async function runDaemon(opts: DaemonServerOptions): Promise<number> {
+  const server = new DaemonServer(opts);
+  let outcome: StartOutcome;
+  try {
+    outcome = await server.start();
+  } catch (err) {
+    server.log.error("start", err, { endpoint: opts.paths.endpoint });
+    await opts.engine?.close().catch(() => {});
+    return 1;
+  }
+  if (outcome === "deferred") {
+    await opts.engine?.close().catch(() => {});
+    return 0;
+  }
+  const onSignal = (): void => server.shutdown("signal");
+  const signals = opts.handleSignals ? ["SIGINT", "SIGTERM"] as const : [];
+  for (const sig of signals) process.on(sig, onSignal);
+  try {
+    await server.stopped;
+  } finally {
+    for (const sig of signals) process.off(sig, onSignal);
+  }
+  return 0;
+}
+
+/** Max bytes of a Unix socket path we bind (sun_path is 104/108 with the NUL). */
+const MAX_BIND_PATH_BYTES = 103;
+
+/** A sibling name to bind before renaming onto `endpoint`, or null if too long. */
+function stagingSocketPath(endpoint: string): string | null {
+  const p = `${endpoint}.${process.pid}.tmp`;
+  return new TextEncoder().encode(p).length <= MAX_BIND_PATH_BYTES ? p : null;
+}
+
+function runtimeName(): string {
+  const g = globalThis as { Deno?: unknown; Bun?: unknown };
+  return g.Deno !== undefined ? "deno" : g.Bun !== undefined ? "bun" : "node";
+}
+
+// ---------------------------------------------------------------------------
+// One connection.
+
+type Lane = "bincode" | "prost" | "frame";
+
+interface ReplyRoute {
+  lane: Lane;
+  requestId: string;
+  frameId: bigint;
+}
+
+const EMPTY = new Uint8Array(0);
+const TIMEOUT = Symbol("timeout");
+const DONE = Symbol("done");
+
+class ConnHandler {
+  readonly #conn: Conn;
+  readonly #server: DaemonServer;
+  #buf: Uint8Array = EMPTY;
+  #pending: Promise<Uint8Array | null> | null = null;
+  #busy = false;
+  #closed = false;
+
+  constructor(conn: Conn, server: DaemonServer) {
+    this.#conn = conn;
+    this.#server = server;
+  }
+
+  /** Close now if no request is being served (used at shutdown). */
+  closeIdle(): void {
+    if (!this.#busy) void this.#close();
+  }
+
+  async #close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#conn.close().catch(() => {});
+  }
+
+  #read(): Promise<Uint8Array | null> {
+    if (this.#pending === null) {
+      this.#pending = this.#conn.read().catch(() => null);
+    }
+    return this.#pending;
+  }
+
+  #append(chunk: Uint8Array): void {
+    if (this.#buf.length === 0) {
+      this.#buf = chunk;
+      return;
+    }
+    const b = new Uint8Array(this.#buf.length + chunk.length);
+    b.set(this.#buf);
+    b.set(chunk, this.#buf.length);
+    this.#buf = b;
+  }
+
+  /** Read one more chunk; false at EOF, idle timeout or shutdown. */
+  async #fill(): Promise<boolean> {
+    if (this.#closed || this.#server.stopping) return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<typeof TIMEOUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMEOUT), this.#server.connectionIdleMs);
+    });
+    try {
+      const r = await Promise.race([this.#read(), timeout]);
+      if (r === TIMEOUT) return false;
+      this.#pending = null;
+      if (r === null) return false;
+      this.#append(r);
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async run(): Promise<void> {
+    try {
+      if (!(await this.#maybeProbe())) return;
+      await this.#loop();
+    } finally {
+      await this.#close();
+    }
+  }
+
+  /**
+   * Decide the lane from the first bytes (F's `answerBackendProbe`): a
+   * BackendHandle probe is answered here and the connection ends (false);
+   * zccache traffic returns true with every byte still buffered.
+   */
+  async #maybeProbe(): Promise<boolean> {
+    const identity = this.#server.identity;
+    let eof = false;
+    for (;;) {
+      if (identity === null) {
+        // No identity (hashing the executable failed): no probe lane.
+        const c = classifyFrameStart(this.#buf);
+        if (c !== null) return true;
+      } else {
+        const d = answerBackendProbe(this.#buf, identity, { eof });
+        if (d.lane === "zccache") return true;
+        if (d.lane === "error") {
+          this.#server.log.error("probe", d.error);
+          return false;
+        }
+        if (d.lane === "probe") {
+          this.#server.touch();
+          await this.#conn.write(d.response).catch(() => {});
+          return false;
+        }
+      }
+      if (eof) return false;
+      if (!(await this.#fill())) eof = true;
+      if (eof && this.#buf.length === 0) return false;
+    }
+  }
+
+  async #loop(): Promise<void> {
+    for (;;) {
+      if (this.#server.stopping) return;
+      let decoded;
+      try {
+        decoded = decodeWireMessage(this.#buf, "request");
+      } catch (err) {
+        if (!(await this.#onDecodeError(err))) return;
+        continue;
+      }
+      if (decoded === null) {
+        if (!(await this.#fill())) return;
+        continue;
+      }
+      this.#buf = this.#buf.subarray(decoded.consumed);
+      this.#server.touch();
+      const route: ReplyRoute = {
+        lane: decoded.lane,
+        requestId: decoded.requestId ?? "",
+        frameId: decoded.frameId ?? 0n,
+      };
+      if (!(await this.#serve(decoded.message as Request, route))) return;
+    }
+  }
+
+  /** Handle a decoder error; true = keep the connection. */
+  async #onDecodeError(err: unknown): Promise<boolean> {
+    const log = this.#server.log;
+    if (isZccacheError(err, "VersionMismatch") && err.received !== undefined) {
+      log.event("version_mismatch", {
+        daemon_crate_version: ZCCACHE_WIRE_RELEASE,
+        daemon_protocol_version: err.expected ?? 16,
+        client_protocol_version: err.received,
+      });
+      await this.#conn.write(versionMismatchReply(err.expected ?? 16, err.received)).catch(
+        () => {},
+      );
+      return false;
+    }
+    if (isZccacheError(err, "Conversion") && err.consumed !== undefined && err.consumed > 0) {
+      const route = replyRouteOf(this.#buf);
+      this.#buf = this.#buf.subarray(err.consumed);
+      log.error("conversion", err);
+      if (route === null) return false;
+      return await this.#send({ kind: "Error", message: err.message }, route);
+    }
+    log.error("decode", err);
+    return false;
+  }
+
+  /** Dispatch one request and reply; false = close the connection. */
+  async #serve(req: Request, route: ReplyRoute): Promise<boolean> {
+    this.#busy = true;
+    this.#server.beginRequest();
+    let result;
+    try {
+      const ac = new AbortController();
+      const work = dispatch(this.#server.ctx, req, ac.signal);
+      if (isCompileRequest(req)) {
+        const disconnected = await this.#watchDisconnect(work, ac);
+        if (disconnected) {
+          await work.catch(() => {});
+          this.#server.log.event("client-disconnected", { request: req.kind });
+          return false;
+        }
+      }
+      result = await work;
+    } catch (err) {
+      this.#server.log.error("handler", err, { request: req.kind });
+      result = {
+        response: {
+          kind: "Error",
+          message: `internal error handling ${req.kind}: ${
+            err instanceof Error ? err.message : String(err)
+          }`,
+        } as Response,
+      };
+    } finally {
+      this.#server.endRequest();
+      this.#busy = false;
+    }
+    const ok = await this.#send(result.response, route);
+    if (result.after === "close") await this.#close();
+    result.onSent?.();
+    return ok && result.after !== "close";
+  }
+
+  /** While `work` runs, read the socket: EOF aborts the work. True = client gone. */
+  async #watchDisconnect(work: Promise<unknown>, ac: AbortController): Promise<boolean> {
+    const done: Promise<typeof DONE> = work.then(() => DONE, () => DONE);
+    for (;;) {
+      const r = await Promise.race([this.#read(), done]);
+      if (r === DONE) return false;
+      this.#pending = null;
+      if (r === null) {
+        ac.abort(new ZccacheError("ConnectionClosed", "client disconnected"));
+        return true;
+      }
+      this.#append(r);
+    }
+  }
+
+  async #send(resp: Response, route: ReplyRoute): Promise<boolean> {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeReply(resp, route);
+    } catch (err) {
+      this.#server.log.error("encode", err, { response: resp.kind });
+      try {
+        bytes = encodeReply({
+          kind: "Error",
+          message: `failed to encode ${resp.kind} response: ${
+            err instanceof Error ? err.message : String(err)
+          }`,
+        }, route);
+      } catch {
+        return false;
+      }
+    }
+    try {
+      await this.#conn.write(bytes);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Encode a response on the lane its request came in. */
+export function encodeReply(resp: Response, route: ReplyRoute): Uint8Array {
+  switch (route.lane) {
+    case "bincode":
+      return encodeBincodeFrame("response", resp);
+    case "prost":
+      return encodeProstFrame("response", resp, route.requestId);
+    case "frame":
+      return encodeFrameV1("response", resp, {
+        requestId: route.requestId,
+        frameId: route.frameId,
+        frameKind: "response",
+      });
+  }
+}
+
+/**
+ * The lane and ids of the (unconvertible) request at the start of `buf`, for
+ * the `Error` reply: the prost `request_id` (field 100) is read straight
+ * from the protobuf body, the FrameV1 frame id from the envelope.
+ */
+function replyRouteOf(buf: Uint8Array): ReplyRoute | null {
+  try {
+    if (classifyFrameStart(buf) === true) {
+      const env = decodeEnvelope(buf);
+      if (env === null) return null;
+      return {
+        lane: "frame",
+        requestId: prostRequestId(env.frame.payload),
+        frameId: env.frame.requestId,
+      };
+    }
+    if (buf.length < 8) return null;
+    const len = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(0, true);
+    return { lane: "prost", requestId: prostRequestId(buf.subarray(8, 4 + len)), frameId: 0n };
+  } catch {
+    return null;
+  }
+}
+
+/** Field 100 (`request_id`, string) of a top-level `zccache.v1.Request`, or "". */
+export function prostRequestId(body: Uint8Array): string {
+  let i = 0;
+  let found = "";
+  const varint = (): bigint => {
+    let shift = 0n;
+    let v = 0n;
+    for (;;) {
+      if (i >= body.length) throw new RangeError("truncated varint");
+      const b = body[i++];
+      v |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return v;
+      shift += 7n;
+      if (shift > 63n) throw new RangeError("varint too long");
+    }
+  };
+  while (i < body.length) {
+    const key = varint();
+    const field = Number(key >> 3n);
+    const wt = Number(key & 7n);
+    if (wt === 0) varint();
+    else if (wt === 1) i += 8;
+    else if (wt === 5) i += 4;
+    else if (wt === 2) {
+      const n = Number(varint());
+      if (i + n > body.length) throw new RangeError("truncated field");
+      if (field === 100) {
+        found = new TextDecoder("utf-8", { fatal: false }).decode(body.subarray(i, i + n));
+      }
+      i += n;
+    } else throw new RangeError(`unsupported wire type ${wt}`);
+  }
+  return found;
+}
