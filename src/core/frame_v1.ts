@@ -104,8 +104,8 @@ export function encodeFrameBody(frame: RpFrame): Uint8Array {
  * ```ts
  * import { encodeEnvelope, rpFrame } from "./frame_v1.ts";
  * const bytes = encodeEnvelope(rpFrame({ payloadProtocol: 0x7a63, requestId: 7n }));
- * // 01 09 00 00 00 | 08 01 18 e3 f4 01 28 07
- * if (bytes.length !== 14) throw new Error("unexpected length");
+ * // 01 08 00 00 00 | 08 01 18 e3 f4 01 28 07
+ * if (bytes.length !== 13) throw new Error("unexpected length");
  * ```
  */
 export function encodeEnvelope(frame: RpFrame): Uint8Array {
