@@ -3,7 +3,7 @@
  * succeeds (local fallback) and the next wrapper call starts a new daemon.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "../_harness.ts";
@@ -30,8 +30,16 @@ test("daemon killed during 8 in-flight compiles: all succeed, next call restarts
     mkdirSync(join(w.dir, "slow"));
     const slowcc = join(w.dir, "slow", "gcc");
     const realGcc = (await runProcess("sh", ["-c", "command -v gcc"], { env: w.env })).out.trim();
-    writeFileSync(slowcc, `#!/bin/sh\nsleep 1.5\nexec ${realGcc} "$@"\n`, { mode: 0o755 });
-    const started = await runCli(["start"], { env: w.env });
+    const marks = join(w.dir, "marks");
+    mkdirSync(marks);
+    writeFileSync(
+      slowcc,
+      `#!/bin/sh\ntouch ${marks}/$$\nsleep 2\nexec ${realGcc} "$@"\n`,
+      { mode: 0o755 },
+    );
+    // Let the daemon run all 8 at once, so all 8 are inside it when it dies.
+    const env = { ...w.env, ZCCACHE_MAX_PARALLEL_COMPILES: "8" };
+    const started = await runCli(["start"], { env });
     assert.equal(started.code, 0, started.err);
     const pid = daemonPid(w);
     assert.ok(pid !== null && alive(pid), "daemon pid from the lock file");
@@ -43,20 +51,20 @@ test("daemon killed during 8 in-flight compiles: all succeed, next call restarts
       { length: 8 },
       (_, i) => runCli([slowcc, "-c", `k${i}.c`, "-o", `k${i}.o`], { env: w.env, cwd: w.dir }),
     );
-    await delay(700); // the daemon is now waiting on 8 (or max-parallel) slow compilers
+    // Wait until the daemon has started all 8 slow compilers.
+    const deadline = Date.now() + 30_000;
+    while (readdirSync(marks).length < 8 && Date.now() < deadline) await delay(20);
+    assert.equal(readdirSync(marks).length, 8, "8 compiles in flight in the daemon");
     process.kill(pid!, "SIGKILL");
     const results = await Promise.all(runs);
     for (const [i, r] of results.entries()) {
       assert.equal(r.code, 0, `compile ${i}: ${r.err}`);
       assert.ok(existsSync(join(w.dir, `k${i}.o`)), `k${i}.o exists`);
-      const lines = r.err.trim().split("\n").filter((l) => l !== "");
-      assert.ok(lines.length <= 1, r.err);
-      if (lines.length === 1) assert.match(lines[0], /^zccache: .*; compiling without cache$/);
+      const lines = r.err.trim().split("\n");
+      assert.equal(lines.length, 1, r.err);
+      assert.match(lines[0], /^zccache: .*; compiling without cache$/);
     }
-    assert.ok(
-      results.some((r) => /compiling without cache/.test(r.err)),
-      "at least the in-flight ones fell back",
-    );
+    for (const r of results) assert.match(r.err, /compiling without cache/, "every one fell back");
     // Let killed-daemon children finish writing.
     await delay(200);
     const check = await runProcess("gcc", ["-c", "k0.c", "-o", "plain.o"], {
