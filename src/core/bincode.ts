@@ -38,8 +38,13 @@ import { camelCase, type EnumDesc, minBincodeSize, rootSchema, type TypeDesc } f
 type Enc = (w: BinaryWriter, v: any) => void;
 type Dec = (r: BinaryReader) => unknown;
 
-function dataError(message: string): ZccacheError {
-  return new ZccacheError("Deserialization", message);
+/** A body fault found while decoding; thrown without a stack (cheap), reported once. */
+class DataError {
+  constructor(readonly message: string) {}
+}
+
+function dataError(message: string): DataError {
+  return new DataError(message);
 }
 
 const encCache = new Map<TypeDesc, Enc>();
@@ -195,7 +200,11 @@ function buildDec(t: TypeDesc): Dec {
       case "u64":
         return (r) => r.u64le();
       case "bool":
-        return (r) => r.bool();
+        return (r) => {
+          const b = r.u8();
+          if (b > 1) throw dataError(`invalid u8 while decoding bool, expected 0 or 1, found ${b}`);
+          return b === 1;
+        };
       case "string":
         return (r) => r.string();
       case "path":
@@ -247,7 +256,7 @@ function buildDec(t: TypeDesc): Dec {
   }
 }
 
-function badVariant(i: number, n: number): ZccacheError {
+function badVariant(i: number, n: number): DataError {
   return dataError(`invalid value: integer \`${i}\`, expected variant index 0 <= i < ${n}`);
 }
 
@@ -317,23 +326,27 @@ function encodeInto(w: BinaryWriter, direction: Direction, msg: unknown): void {
  * Any failure is a `ZccacheError` "Deserialization" (a short body included).
  */
 export function decodeBincode<D extends Direction>(direction: D, body: Uint8Array): MessageOf<D> {
+  return decodeBody(direction, body, undefined);
+}
+
+function decodeBody<D extends Direction>(
+  direction: D,
+  body: Uint8Array,
+  consumed: number | undefined,
+): MessageOf<D> {
   const dec = compileDec(rootSchema(direction));
   try {
     return dec(new BinaryReader(body)) as MessageOf<D>;
   } catch (e) {
-    if (e instanceof RangeError) {
-      throw new ZccacheError(
-        "Deserialization",
-        `deserialization error: io error: unexpected end of file (${e.message})`,
-        { cause: e },
-      );
-    }
-    if (isZccacheError(e, "Deserialization")) {
-      throw new ZccacheError("Deserialization", `deserialization error: ${e.message}`, {
-        cause: e,
-      });
-    }
-    throw e;
+    let text: string;
+    if (e instanceof DataError) text = e.message;
+    else if (e instanceof RangeError) text = `io error: unexpected end of file (${e.message})`;
+    else if (isZccacheError(e, "Deserialization")) text = e.message;
+    else throw e;
+    throw new ZccacheError("Deserialization", `deserialization error: ${text}`, {
+      consumed,
+      cause: e instanceof DataError ? undefined : e,
+    });
   }
 }
 
@@ -408,12 +421,5 @@ export function decodeBincodeFrame<D extends Direction>(
   if (version !== BINCODE_PROTOCOL_VERSION) {
     throw versionMismatch(BINCODE_PROTOCOL_VERSION, version, consumed);
   }
-  try {
-    return { message: decodeBincode(direction, buf.subarray(8, consumed)), consumed };
-  } catch (e) {
-    if (isZccacheError(e)) {
-      throw new ZccacheError(e.code, e.message, { consumed, cause: e.cause ?? e });
-    }
-    throw e;
-  }
+  return { message: decodeBody(direction, buf.subarray(8, consumed), consumed), consumed };
 }
