@@ -1,0 +1,257 @@
+/**
+ * The in-memory artifact index and header graph, persisted as one JSON file
+ * (`index.json`, rewritten via temp file + rename on flush).
+ *
+ * - `artifacts`: artifact key -> outputs (blob hashes), captured stdout,
+ *   stderr, exit code, the (path, content hash) inputs that produced it, size,
+ *   last use (for LRU eviction) and compile time (for time-saved).
+ * - `contexts`: context key -> artifact keys, most recently used first (a
+ *   context keeps several entries, so a reverted header hits again).
+ * - blob and input-path reference counts (blobs are shared by content).
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { CompilerIdentityRecord, FileRecord } from "../hash.ts";
+
+/** One stored output of an artifact. */
+export interface StoredOutput {
+  /** `object`, `depfile`, or the caller's name for direct `store()` entries. */
+  name: string;
+  /** SHA-256 hex of the content = blob name. */
+  blob: string;
+  size: number;
+}
+
+/** One cached artifact. */
+export interface ArtifactEntry {
+  key: string;
+  /** Context key, or null for direct `store()` entries. */
+  context: string | null;
+  /** (absolute path, SHA-256 hex) of the source and every header read. */
+  inputs: [string, string][];
+  outputs: StoredOutput[];
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  exitCode: number;
+  /** Output bytes (what `cache_size_bytes` sums). */
+  size: number;
+  /** ms since epoch. */
+  created: number;
+  /** ms since epoch; updated on every hit. */
+  lastUse: number;
+  /** How long the compile took (ms); time saved per hit is this minus the hit. */
+  compileMs: number;
+}
+
+/** Version of the persisted index format. */
+export const INDEX_VERSION = 1;
+
+/** Most entries kept per context (older ones are dropped when exceeded). */
+export const MAX_ENTRIES_PER_CONTEXT = 16;
+
+interface PersistedIndex {
+  format: "zccache-ts-index";
+  version: number;
+  artifacts: {
+    key: string;
+    context: string | null;
+    inputs: [string, string][];
+    outputs: StoredOutput[];
+    stdout: string;
+    stderr: string;
+    exitCode: number;
+    size: number;
+    created: number;
+    lastUse: number;
+    compileMs: number;
+  }[];
+  contexts: [string, string[]][];
+  files: [string, string, string, string, string, string, string][];
+  compilers: [string, CompilerIdentityRecord][];
+}
+
+function b64(u: Uint8Array): string {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString("base64");
+}
+
+function unb64(s: string): Uint8Array {
+  return new Uint8Array(Buffer.from(s, "base64"));
+}
+
+/** The artifact index (see module doc). */
+export class ArtifactIndex {
+  readonly artifacts = new Map<string, ArtifactEntry>();
+  readonly contexts = new Map<string, string[]>();
+  #blobRefs = new Map<string, number>();
+  #pathRefs = new Map<string, number>();
+  #totalSize = 0;
+
+  /** Sum of `size` over all entries. */
+  get totalSize(): number {
+    return this.#totalSize;
+  }
+
+  /** Distinct input paths tracked. */
+  get fileCount(): number {
+    return this.#pathRefs.size;
+  }
+
+  /** True when some entry still stores this blob. */
+  blobReferenced(hash: string): boolean {
+    return (this.#blobRefs.get(hash) ?? 0) > 0;
+  }
+
+  /**
+   * Insert an entry (replacing one with the same key). Returns blobs and
+   * artifact keys that became unreferenced (dropped per-context overflow).
+   */
+  add(e: ArtifactEntry): string[] {
+    const freed: string[] = [];
+    if (this.artifacts.has(e.key)) freed.push(...this.remove(e.key));
+    this.artifacts.set(e.key, e);
+    this.#totalSize += e.size;
+    for (const o of e.outputs) this.#blobRefs.set(o.blob, (this.#blobRefs.get(o.blob) ?? 0) + 1);
+    for (const [p] of e.inputs) this.#pathRefs.set(p, (this.#pathRefs.get(p) ?? 0) + 1);
+    if (e.context !== null) {
+      const list = this.contexts.get(e.context) ?? [];
+      list.unshift(e.key);
+      this.contexts.set(e.context, list);
+      while (list.length > MAX_ENTRIES_PER_CONTEXT) {
+        freed.push(...this.remove(list[list.length - 1]));
+      }
+    }
+    return freed;
+  }
+
+  /** Remove an entry; returns the blobs no longer referenced. */
+  remove(key: string): string[] {
+    const e = this.artifacts.get(key);
+    if (!e) return [];
+    this.artifacts.delete(key);
+    this.#totalSize -= e.size;
+    const freed: string[] = [];
+    for (const o of e.outputs) {
+      const n = (this.#blobRefs.get(o.blob) ?? 1) - 1;
+      if (n <= 0) {
+        this.#blobRefs.delete(o.blob);
+        freed.push(o.blob);
+      } else this.#blobRefs.set(o.blob, n);
+    }
+    for (const [p] of e.inputs) {
+      const n = (this.#pathRefs.get(p) ?? 1) - 1;
+      if (n <= 0) this.#pathRefs.delete(p);
+      else this.#pathRefs.set(p, n);
+    }
+    if (e.context !== null) {
+      const list = this.contexts.get(e.context);
+      if (list) {
+        const i = list.indexOf(key);
+        if (i >= 0) list.splice(i, 1);
+        if (list.length === 0) this.contexts.delete(e.context);
+      }
+    }
+    return freed;
+  }
+
+  /** Mark an entry used now: LRU time and front of its context list. */
+  touch(e: ArtifactEntry, now: number): void {
+    e.lastUse = now;
+    if (e.context !== null) {
+      const list = this.contexts.get(e.context);
+      if (list && list[0] !== e.key) {
+        const i = list.indexOf(e.key);
+        if (i > 0) {
+          list.splice(i, 1);
+          list.unshift(e.key);
+        }
+      }
+    }
+  }
+
+  /**
+   * Evict least-recently-used entries until the total is at most `target`.
+   * Returns the blobs no longer referenced and the number of evicted entries.
+   */
+  evictTo(target: number): { blobs: string[]; evicted: number } {
+    const blobs: string[] = [];
+    let evicted = 0;
+    if (this.#totalSize <= target) return { blobs, evicted };
+    const byAge = [...this.artifacts.values()].sort((a, b) => a.lastUse - b.lastUse);
+    for (const e of byAge) {
+      if (this.#totalSize <= target) break;
+      blobs.push(...this.remove(e.key));
+      evicted++;
+    }
+    return { blobs, evicted };
+  }
+
+  /** Forget everything. */
+  clear(): void {
+    this.artifacts.clear();
+    this.contexts.clear();
+    this.#blobRefs.clear();
+    this.#pathRefs.clear();
+    this.#totalSize = 0;
+  }
+
+  /** Serialise (with the file-hash and compiler-identity caches). */
+  serialize(
+    files: Iterable<[string, FileRecord]>,
+    compilers: Iterable<[string, CompilerIdentityRecord]>,
+  ): string {
+    const p: PersistedIndex = {
+      format: "zccache-ts-index",
+      version: INDEX_VERSION,
+      artifacts: [...this.artifacts.values()].map((e) => ({
+        ...e,
+        stdout: b64(e.stdout),
+        stderr: b64(e.stderr),
+      })),
+      contexts: [...this.contexts.entries()],
+      files: [...files].map(([path, r]) => [
+        path,
+        r.size.toString(),
+        r.mtimeNs.toString(),
+        r.ctimeNs.toString(),
+        r.ino.toString(),
+        r.hash,
+        r.hashedAtNs.toString(),
+      ]),
+      compilers: [...compilers],
+    };
+    return JSON.stringify(p);
+  }
+
+  /**
+   * Load a serialised index into this (empty) one; returns the file and
+   * compiler records to restore. Throws on a bad format or version.
+   */
+  load(text: string): {
+    files: [string, FileRecord][];
+    compilers: [string, CompilerIdentityRecord][];
+  } {
+    const p = JSON.parse(text) as PersistedIndex;
+    if (p.format !== "zccache-ts-index" || p.version !== INDEX_VERSION) {
+      throw new Error(`Unsupported index format ${String(p.format)} v${String(p.version)}`);
+    }
+    const order = new Map<string, number>();
+    for (const [, keys] of p.contexts) keys.forEach((k, i) => order.set(k, i));
+    // Re-add oldest first per context so MRU order is rebuilt by unshift.
+    const arts = [...p.artifacts].sort((a, b) => (order.get(b.key) ?? 0) - (order.get(a.key) ?? 0));
+    for (const a of arts) {
+      this.add({ ...a, stdout: unb64(a.stdout), stderr: unb64(a.stderr) });
+    }
+    return {
+      files: p.files.map(([path, size, m, c, ino, hash, at]) => [path, {
+        size: BigInt(size),
+        mtimeNs: BigInt(m),
+        ctimeNs: BigInt(c),
+        ino: BigInt(ino),
+        hash,
+        hashedAtNs: BigInt(at),
+      }]),
+      compilers: p.compilers,
+    };
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Content-addressed blob store: `<dir>/<first 2 hex>/<sha256 hex>`, written
+ * to a temp file and renamed atomically, read back only after its SHA-256 is
+ * re-verified (a corrupt blob is reported as missing, never served).
+ *
+ * @module
+ */
+import { readFileSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { sha256Hex } from "../hash.ts";
+
+let tmpCounter = 0;
+
+/** A unique temp-file suffix for this process. */
+export function tmpSuffix(): string {
+  tmpCounter = (tmpCounter + 1) % 1_000_000_000;
+  return `${process.pid}-${tmpCounter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A content-addressed file store. */
+export class BlobStore {
+  readonly dir: string;
+  readonly tmpDir: string;
+
+  /** A store rooted at `dir`, staging writes in `tmpDir` (same file system). */
+  constructor(dir: string, tmpDir: string) {
+    this.dir = dir;
+    this.tmpDir = tmpDir;
+  }
+
+  /** Path of the blob with this hash. */
+  pathOf(hash: string): string {
+    return join(this.dir, hash.slice(0, 2), hash);
+  }
+
+  /** Store bytes; returns their hash. An existing valid blob is kept. */
+  async put(bytes: Uint8Array): Promise<string> {
+    const hash = sha256Hex(bytes);
+    const dest = this.pathOf(hash);
+    try {
+      const st = await stat(dest);
+      if (st.size === bytes.length) return hash;
+    } catch {
+      // absent
+    }
+    await mkdir(dirname(dest), { recursive: true });
+    await mkdir(this.tmpDir, { recursive: true });
+    const tmp = join(this.tmpDir, `blob-${tmpSuffix()}`);
+    await writeFile(tmp, bytes, { mode: 0o444 });
+    try {
+      await rename(tmp, dest);
+    } catch (e) {
+      await unlink(tmp).catch(() => {});
+      throw e;
+    }
+    return hash;
+  }
+
+  /** The blob's bytes if present and intact (hash re-verified), else null. */
+  readVerified(hash: string): Uint8Array | null {
+    let bytes: Uint8Array;
+    try {
+      const buf = readFileSync(this.pathOf(hash));
+      bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength); // not a Buffer
+    } catch {
+      return null;
+    }
+    return sha256Hex(bytes) === hash ? bytes : null;
+  }
+
+  /** Delete one blob (missing is fine). */
+  removeSync(hash: string): void {
+    rmSync(this.pathOf(hash), { force: true });
+  }
+
+  /** Total bytes of every file under the store (walks the directory). */
+  async diskBytes(): Promise<bigint> {
+    let total = 0n;
+    let subdirs: string[];
+    try {
+      subdirs = await readdir(this.dir);
+    } catch {
+      return 0n;
+    }
+    for (const sub of subdirs) {
+      let names: string[];
+      try {
+        names = await readdir(join(this.dir, sub));
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        try {
+          total += BigInt((await stat(join(this.dir, sub, n))).size);
+        } catch {
+          // raced with a delete
+        }
+      }
+    }
+    return total;
+  }
+
+  /** Delete every blob. */
+  async removeAll(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Write verified bytes to `dest` atomically (temp file in the same directory,
+ * then rename), so a reader never sees a half-written object. The new file's
+ * mtime is "now"; if `mtimeFloorMs` is in the future (an input with a future
+ * timestamp), the output is stamped with it so make/ninja stay correct.
+ *
+ * Writing the verified buffer (instead of `copyFile` from the blob) means the
+ * bytes served are exactly the bytes whose hash was checked.
+ */
+export function writeFileAtomicSync(dest: string, bytes: Uint8Array, mtimeFloorMs = 0): void {
+  const tmp = `${dest}.zccache-tmp-${tmpSuffix()}`;
+  try {
+    writeFileSync(tmp, bytes);
+    if (mtimeFloorMs > Date.now()) {
+      const t = new Date(mtimeFloorMs);
+      utimesSync(tmp, t, t);
+    }
+    renameSync(tmp, dest);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // not created
+    }
+    throw e;
+  }
+}
