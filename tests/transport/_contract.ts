@@ -5,6 +5,8 @@
 
 import assert from "node:assert/strict";
 import { isZccacheError } from "../../src/core/errors.ts";
+import { osErrorCode } from "../../src/transport/errors.ts";
+import { removeStaleSocket } from "../../src/transport/fs_perms.ts";
 import type { Conn, Listener, Transport } from "../../src/transport/types.ts";
 import { test } from "../_harness.ts";
 
@@ -22,6 +24,8 @@ export interface ContractSubject {
    * nothing with a full backlog; returns a cleanup. `string` = skip reason.
    */
   makeBusy: ((path: string) => Promise<() => Promise<void>>) | string;
+  /** Endpoints are socket files (stale files block `listen` until removed). */
+  socketFiles: boolean;
 }
 
 const enc = new TextEncoder();
@@ -232,6 +236,37 @@ export function connContract(s: ContractSubject): void {
     await listener.close(); // idempotent
     await assert.rejects(s.transport.connect(path), (e) => isZccacheError(e, "DaemonUnreachable"));
   });
+
+  t("listen() on a live endpoint fails with EADDRINUSE", async () => {
+    const path = await s.newPath();
+    const listener = await s.transport.listen(path);
+    try {
+      await assert.rejects(s.transport.listen(path), (e) => osErrorCode(e) === "EADDRINUSE");
+      // The live listener still serves.
+      const c = await s.transport.connect(path);
+      const a = await listener.accept();
+      await c.close();
+      await a?.close();
+    } finally {
+      await listener.close();
+    }
+  });
+
+  t(
+    "a stale socket file blocks listen() until removeStaleSocket() clears it",
+    async () => {
+      const path = await s.newPath();
+      await s.makeStale(path);
+      await assert.rejects(s.transport.listen(path), (e) => osErrorCode(e) === "EADDRINUSE");
+      assert.equal(await removeStaleSocket(path), true);
+      const listener = await s.transport.listen(path);
+      const c = await s.transport.connect(path);
+      assert.ok(await listener.accept());
+      await c.close();
+      await listener.close();
+    },
+    !s.socketFiles,
+  );
 
   t("for await over a listener yields connections until close()", async () => {
     const path = await s.newPath();

@@ -52,6 +52,7 @@ if (unix) {
       transport,
       newPath: socketPath,
       makeStale: makeStaleSocket,
+      socketFiles: true,
       makeBusy: runtime === "bun"
         ? "Bun reports a full Unix accept backlog (EAGAIN) as ECONNREFUSED, so a busy " +
           "endpoint cannot be told from a dead one"
@@ -66,6 +67,7 @@ connContract({
   label: `memory (${runtime})`,
   transport: memory,
   newPath: () => Promise.resolve(`/memory/ep${memCounter++}`),
+  socketFiles: false,
   makeStale: async (p) => {
     const l = await memory.listen(p);
     await l.close();
