@@ -219,6 +219,18 @@ export class BinaryReader {
     const n = this.lenU64();
     const at = this.#need(n);
     if (n === 0) return "";
+    if (n <= 64) {
+      // Short ASCII strings (paths, args, env): skip the TextDecoder call.
+      const b = this.bytes;
+      let s = "";
+      let i = at;
+      for (; i < at + n; i++) {
+        const c = b[i];
+        if (c >= 0x80) break;
+        s += String.fromCharCode(c);
+      }
+      if (i === at + n) return s;
+    }
     try {
       return strictDecoder.decode(this.bytes.subarray(at, at + n));
     } catch (e) {
@@ -361,6 +373,22 @@ export class BinaryWriter {
     const lenAt = this.#grow(8);
     // A UTF-16 code unit needs at most 3 UTF-8 bytes.
     const at = this.#grow(s.length * 3);
+    if (s.length <= 64) {
+      // Short ASCII strings: write them without the TextEncoder call.
+      const b = this.#buf;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[at + i] = c;
+      }
+      if (i === s.length) {
+        this.#len = at + i;
+        this.#view.setUint32(lenAt, i, true);
+        this.#view.setUint32(lenAt + 4, 0, true);
+        return;
+      }
+    }
     const { written } = encoder.encodeInto(s, this.#buf.subarray(at));
     this.#len = at + written;
     this.#view.setUint32(lenAt, written, true);
