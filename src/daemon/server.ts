@@ -58,6 +58,7 @@ import {
   type CompileBackend,
   dispatch,
   type HandlerContext,
+  type HandlerResult,
   isCompileRequest,
 } from "./handlers/mod.ts";
 import { answerBackendProbe, probeExistingDaemon } from "./probe.ts";
@@ -582,39 +583,44 @@ class ConnHandler {
 
   /** Dispatch one request and reply; false = close the connection. */
   async #serve(req: Request, route: ReplyRoute): Promise<boolean> {
+    // The request counts as in flight until its reply is written, so a
+    // shutdown waits for the reply instead of closing under it.
     this.#busy = true;
     this.#server.beginRequest();
-    let result;
+    let result: HandlerResult | undefined;
     try {
-      const ac = new AbortController();
-      const work = dispatch(this.#server.ctx, req, ac.signal);
-      if (isCompileRequest(req)) {
-        const disconnected = await this.#watchDisconnect(work, ac);
-        if (disconnected) {
-          await work.catch(() => {});
-          this.#server.log.event("client-disconnected", { request: req.kind });
-          return false;
+      try {
+        const ac = new AbortController();
+        const work = dispatch(this.#server.ctx, req, ac.signal);
+        if (isCompileRequest(req)) {
+          const disconnected = await this.#watchDisconnect(work, ac);
+          if (disconnected) {
+            await work.catch(() => {});
+            this.#server.log.event("client-disconnected", { request: req.kind });
+            return false;
+          }
         }
+        result = await work;
+      } catch (err) {
+        this.#server.log.error("handler", err, { request: req.kind });
+        result = {
+          response: {
+            kind: "Error",
+            message: `internal error handling ${req.kind}: ${
+              err instanceof Error ? err.message : String(err)
+            }`,
+          },
+        };
       }
-      result = await work;
-    } catch (err) {
-      this.#server.log.error("handler", err, { request: req.kind });
-      result = {
-        response: {
-          kind: "Error",
-          message: `internal error handling ${req.kind}: ${
-            err instanceof Error ? err.message : String(err)
-          }`,
-        } as Response,
-      };
+      const ok = await this.#send(result.response, route);
+      if (result.after === "close") await this.#close();
+      return ok && result.after !== "close";
     } finally {
-      this.#server.endRequest();
       this.#busy = false;
+      this.#server.endRequest();
+      // After endRequest: a Shutdown must not wait for its own request.
+      result?.onSent?.();
     }
-    const ok = await this.#send(result.response, route);
-    if (result.after === "close") await this.#close();
-    result.onSent?.();
-    return ok && result.after !== "close";
   }
 
   /** While `work` runs, read the socket: EOF aborts the work. True = client gone. */
