@@ -22,7 +22,7 @@ const MEMORY_HIGH_WATER_MARK = 256 * 1024;
 /** One end of an in-memory pair. */
 export class MemoryConn extends ConnBase {
   /** Incoming data (the peer writes here). */
-  readonly _inbox = new ChunkQueue();
+  readonly _inbox: ChunkQueue = new ChunkQueue();
   #peer: MemoryConn | null = null;
   readonly #name: string;
   readonly #writes = new Serializer();
@@ -132,7 +132,7 @@ export function memoryPair(name = "memory", highWaterMark?: number): [MemoryConn
 /** A listener in a {@link MemoryTransport} registry. */
 export class MemoryListener extends ListenerBase {
   readonly path: string;
-  readonly _pending = new ChunkQueue<Conn>(() => 1);
+  readonly _pending: ChunkQueue<Conn> = new ChunkQueue<Conn>(() => 1);
   readonly #onClose: () => void;
   #closed = false;
 
@@ -177,7 +177,7 @@ export class MemoryTransport implements Transport {
   readonly name = "memory";
   readonly #listeners = new Map<string, MemoryListener>();
   /** Endpoints that are "busy": connects wait (and time out) instead of succeeding. */
-  readonly busy = new Set<string>();
+  readonly busy: Set<string> = new Set<string>();
 
   connect(path: string, options: ConnectOptions = {}): Promise<Conn> {
     const l = this.#listeners.get(path);
