@@ -35,6 +35,19 @@
  * own and run in parallel under the semaphore; stdout/stderr are
  * concatenated in source order, the exit code is the first non-zero one.
  *
+ * Storage under `cacheDir`: `blobs/<2 hex>/<sha256>` (content-addressed,
+ * read-only, temp + rename), `index.json` (artifacts, contexts, file-hash and
+ * compiler-identity memos; rewritten via temp + rename by `flush()`, `close()`
+ * and a background timer: every 5 s when entries changed, every 60 s when
+ * only last-use times did), `tmp/` (injected depfiles, staging). Eviction is
+ * least-recently-USED by entry (hits update the last use), down to 90 % of
+ * `maxSize` whenever a store exceeds it.
+ *
+ * Hit restore writes the SHA-256-verified bytes (not a `copyFile` of the
+ * blob), so the bytes served are exactly the bytes checked; the new file's
+ * mtime is "now", floored up to the newest input mtime if that is in the
+ * future.
+ *
  * Known limit: with the user's `-MMD` the depfile omits system headers, so
  * those are not in the artifact key (the compiler binary hash still is).
  *
@@ -101,6 +114,9 @@ export const DEFAULT_MAX_SIZE: bigint = 10n * 1024n * 1024n * 1024n;
 
 /** How often a dirty index is flushed in the background (ms). */
 const FLUSH_INTERVAL_MS = 5_000;
+
+/** Last-use updates alone (hits) are flushed at most this often (ms). */
+const TOUCH_FLUSH_MS = 60_000;
 
 /** Options of {@link CompileEngine}. */
 export interface CompileEngineOptions {
@@ -254,6 +270,8 @@ export class CompileEngine {
   #indexPath: string;
   #ready: Promise<void>;
   #dirty = false;
+  #touched = false;
+  #lastFlush = 0;
   #persisted = false;
   #indexDiskSize = 0n;
   #flushing: Promise<void> | null = null;
@@ -282,7 +300,10 @@ export class CompileEngine {
     const every = opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
     if (every > 0) {
       this.#timer = setInterval(() => {
-        if (this.#dirty) this.flush().catch((e) => this.#log(`index flush failed: ${e}`));
+        const touchDue = this.#touched && Date.now() - this.#lastFlush >= TOUCH_FLUSH_MS;
+        if (this.#dirty || touchDue) {
+          this.flush().catch((e) => this.#log(`index flush failed: ${e}`));
+        }
       }, every);
       (this.#timer as { unref?: () => void }).unref?.();
     }
@@ -453,7 +474,7 @@ export class CompileEngine {
         read += bytes.length;
       }
       this.#index.touch(e, this.#now());
-      this.#dirty = true;
+      this.#touched = true;
       const hitMs = performance.now() - started;
       const saved = Math.max(0, e.compileMs - hitMs);
       this.#hits++;
@@ -707,7 +728,7 @@ export class CompileEngine {
       outputs.push({ name: o.name, payload: { kind: "Bytes", value: bytes } });
     }
     this.#index.touch(e, this.#now());
-    this.#dirty = true;
+    this.#touched = true;
     return { outputs, stdout: e.stdout, stderr: e.stderr, exitCode: e.exitCode };
   }
 
@@ -742,9 +763,11 @@ export class CompileEngine {
   async flush(): Promise<void> {
     await this.#ready;
     while (this.#flushing) await this.#flushing;
-    if (!this.#dirty && this.#persisted) return;
+    if (!this.#dirty && !this.#touched && this.#persisted) return;
     this.#flushing = (async () => {
       this.#dirty = false;
+      this.#touched = false;
+      this.#lastFlush = Date.now();
       const text = this.#index.serialize(this.#files.entries(), this.#compilers.entries());
       await mkdir(this.#tmpDir, { recursive: true });
       const tmp = join(this.#tmpDir, `index-${tmpSuffix()}.json`);

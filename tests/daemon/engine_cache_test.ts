@@ -457,19 +457,24 @@ test("CompileEngine.compile() kills the compiler when the signal aborts", async 
   try {
     mkdirSync(join(p.dir, "fake"));
     const fake = join(p.dir, "fake", "gcc");
-    writeFileSync(fake, `#!/bin/sh\necho $$ > "${p.dir}/pid"\nexec sleep 30\n`, { mode: 0o755 });
+    writeFileSync(
+      fake,
+      `#!/bin/sh\necho $$ > "${p.dir}/pid.tmp"\nmv "${p.dir}/pid.tmp" "${p.dir}/pid"\nexec sleep 30\n`,
+      { mode: 0o755 },
+    );
     const ac = new AbortController();
     const pending = p.engine.compile(
       p.req(fake, ["-c", "a.c", "-o", "a.o"], { signal: ac.signal }),
     );
-    for (let i = 0; i < 200 && !existsSync(join(p.dir, "pid")); i++) {
+    for (let i = 0; i < 1000 && !existsSync(join(p.dir, "pid")); i++) {
       await new Promise((r) => setTimeout(r, 10));
     }
     const pid = Number(readFileSync(join(p.dir, "pid"), "utf8"));
+    assert.ok(pid > 1);
     ac.abort(new Error("client went away"));
     await assert.rejects(pending, /client went away/);
     let alive = true;
-    for (let i = 0; i < 200 && alive; i++) {
+    for (let i = 0; i < 1000 && alive; i++) {
       try {
         process.kill(pid, 0);
         await new Promise((r) => setTimeout(r, 10));
