@@ -33,7 +33,7 @@ import { fileURLToPath } from "node:url";
 import { isZccacheError, ZccacheError } from "../core/errors.ts";
 import type { DaemonStatus, Request, Response } from "../core/messages.ts";
 import { ZCCACHE_WIRE_RELEASE } from "../core/messages.ts";
-import { resolveCacheDir } from "../transport/endpoint.ts";
+import { lockFilePath, resolveCacheDir } from "../transport/endpoint.ts";
 import { IpcConnection } from "./ipc_connection.ts";
 
 /** A program and its arguments. */
@@ -385,6 +385,18 @@ export async function stopDaemon(
     }
     await delay(wait);
     wait = Math.min(wait * 2, 100);
+  }
+  // Still answering connects after the budget: force-kill the lock-file PID.
+  const env = envOf(opts);
+  try {
+    const lock = lockFilePath(env, process.platform, { cwd: process.cwd() });
+    const pid = Number(readFileSync(lock, "utf8").trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+      process.kill(pid, "SIGKILL");
+      unlinkSync(lock);
+    }
+  } catch {
+    // no lock file, or the process is gone
   }
   return true;
 }
