@@ -155,7 +155,9 @@ out.append("## Compile cache\n")
 out.append(f"Measured by `bash scripts/bench_compile.sh` (hyperfine -N, median of {runs} runs after 5 warm-ups; "
            f"{platform.machine()}, {os.cpu_count()} CPUs, {ver(['gcc', '--version'])}). One small real TU "
            "(`#include <stdio.h>/<stdlib.h>/<string.h>`, qsort, printf), `gcc -O2 -c x.c -o x.o`; every tool "
-           "has its own temp cache dir; the sccache server runs on a private port.\n")
+           "has its own temp cache dir; the sccache server runs on a private port. "
+           f"Load average at the end of the run: {os.getloadavg()[0]:.1f} (a shared host: other jobs ran "
+           "at the same time, so absolute numbers are inflated and noisy; compare within one run).\n")
 out.append("### Warm hit, one wrapper process per compile\n")
 out.append("| Launcher | median ms | vs ccache | vs sccache | vs plain gcc |")
 out.append("|---|---:|---:|---:|---:|")
