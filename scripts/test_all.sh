@@ -5,18 +5,21 @@
 set -u
 cd "$(dirname "$0")/.."
 
-[ -d node_modules/@bufbuild/protobuf ] || bun install --frozen-lockfile >/dev/null 2>&1 || bun install
+# deno and bun from PATH, else from the npm registry through npx (a fresh machine).
+if command -v deno >/dev/null 2>&1; then DENO=(deno); else DENO=(npx -y deno@2.9.6); fi
+if command -v bun >/dev/null 2>&1; then BUN=(bun); else BUN=(npx -y bun@1.4.5); fi
+[ -d node_modules/@bufbuild/protobuf ] || "${BUN[@]}" install --frozen-lockfile >/dev/null 2>&1 || "${BUN[@]}" install
 
 deno_log=$(mktemp)
 bun_log=$(mktemp)
 trap 'rm -f "$deno_log" "$bun_log"' EXIT
 
 echo "== deno test =="
-deno test -A --parallel tests/ 2>&1 | tee "$deno_log"
+"${DENO[@]}" test -A --parallel tests/ 2>&1 | tee "$deno_log"
 deno_rc=${PIPESTATUS[0]}
 
 echo "== bun test =="
-bun test --timeout 120000 tests/ 2>&1 | tee "$bun_log"
+"${BUN[@]}" test --timeout 120000 tests/ 2>&1 | tee "$bun_log"
 bun_rc=${PIPESTATUS[0]}
 
 strip() { sed -e 's/\x1b\[[0-9;]*m//g' "$1"; }
