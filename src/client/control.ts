@@ -28,7 +28,7 @@
  */
 import process from "node:process";
 import { ZccacheError } from "../core/errors.ts";
-import { type DaemonWire, parseDaemonWire } from "../core/wire_env.ts";
+import { type DaemonWire, isWireMismatchMessage, parseDaemonWire } from "../core/wire_env.ts";
 import type { Request, RequestOf, Response } from "../core/messages.ts";
 import type { Transport } from "../transport/types.ts";
 import { brokerLaneActive, connectDaemonWithRoute, type Env } from "./connect.ts";
@@ -67,10 +67,7 @@ export function parseWireSelection(value: string | undefined): WireSelection {
 
 /** zccache `control_wire_mismatch_message`. */
 export function controlWireMismatchMessage(message: string): boolean {
-  const m = message.replace(/[A-Z]/g, (c) => c.toLowerCase());
-  return m.includes("protocol version mismatch") ||
-    m.includes("protocol_version") ||
-    (m.includes("expected v15") && m.includes("received v16"));
+  return isWireMismatchMessage(message);
 }
 
 const PIPE_ERRNOS = new Set(["EPIPE", "ECONNRESET", "ERR_STREAM_PREMATURE_CLOSE", "UnexpectedEof"]);

@@ -105,5 +105,5 @@ export {
   wireErrorKind,
 } from "./wire.ts";
 export type { DecodedWire, Lane, WireErrorKind } from "./wire.ts";
-export { fullFamilyWire, parseDaemonWire } from "./wire_env.ts";
+export { fullFamilyWire, isWireMismatchMessage, parseDaemonWire } from "./wire_env.ts";
 export type { DaemonWire } from "./wire_env.ts";

@@ -29,6 +29,7 @@ import {
   ZCCACHE_WIRE_RELEASE,
 } from "./messages.ts";
 import { decodeProstFrame } from "./prost.ts";
+import { isWireMismatchMessage } from "./wire_env.ts";
 
 /** The three frame families of one daemon endpoint. */
 export type Lane = "bincode" | "prost" | "frame";
@@ -151,10 +152,7 @@ export function versionMismatchReply(
  * connection errors also trigger the retry; those are the caller's to see.)
  */
 export function isOldDaemonRejection(resp: Response): boolean {
-  if (resp.kind !== "Error") return false;
-  const m = resp.message.toLowerCase();
-  return m.includes("protocol version mismatch") || m.includes("protocol_version") ||
-    (m.includes("expected v15") && m.includes("received v16"));
+  return resp.kind === "Error" && isWireMismatchMessage(resp.message);
 }
 
 /** The error kinds a wire decoder reports (the decode-case vectors' `error_kind`). */

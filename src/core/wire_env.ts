@@ -115,3 +115,21 @@ export function fullFamilyWire(value: string | undefined): "bincode" | "prost" |
   }
   return w === "auto" ? "bincode" : w;
 }
+
+/**
+ * zccache `control_wire_mismatch_message`: true when a daemon's `Error` text
+ * says it rejected the wire version (ASCII-lowercased, as Rust's
+ * `to_ascii_lowercase`): it contains `protocol version mismatch`, or
+ * `protocol_version`, or both `expected v15` and `received v16`.
+ *
+ * @example
+ * ```ts
+ * import { isWireMismatchMessage } from "./wire_env.ts";
+ * if (!isWireMismatchMessage("Protocol Version Mismatch: ...")) throw new Error();
+ * ```
+ */
+export function isWireMismatchMessage(message: string): boolean {
+  const m = message.replace(/[A-Z]+/g, (c) => c.toLowerCase());
+  return m.includes("protocol version mismatch") || m.includes("protocol_version") ||
+    (m.includes("expected v15") && m.includes("received v16"));
+}

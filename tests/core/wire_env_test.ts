@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "../_harness.ts";
 import { isZccacheError } from "../../src/core/errors.ts";
-import { fullFamilyWire, parseDaemonWire, rustDebugString } from "../../src/core/wire_env.ts";
+import {
+  fullFamilyWire,
+  isWireMismatchMessage,
+  parseDaemonWire,
+  rustDebugString,
+} from "../../src/core/wire_env.ts";
+import { isOldDaemonRejection } from "../../src/core/wire.ts";
 
 const table: [string | undefined, string][] = [
   [undefined, "auto"],
@@ -69,4 +75,24 @@ test("rustDebugString() escapes like Rust's {:?} on str", () => {
   assert.equal(rustDebugString("\u0007"), '"\\u{7}"');
   assert.equal(rustDebugString("héllo 🦀"), '"héllo 🦀"');
   assert.equal(rustDebugString("a'b"), '"a\'b"');
+});
+
+const MISMATCH_CASES: [string, boolean][] = [
+  ["protocol version mismatch: daemon zccache v1.12.2 (protocol v16) ...", true],
+  ["PROTOCOL VERSION MISMATCH", true],
+  ["bad Protocol_Version header", true],
+  ["expected v15, received v16", true],
+  ["expected v15, received v18", false],
+  ["received v16 only", false],
+  ["unsupported request", false],
+  ["", false],
+];
+for (const [message, want] of MISMATCH_CASES) {
+  test(`isWireMismatchMessage(${JSON.stringify(message)}) is ${want}`, () => {
+    assert.equal(isWireMismatchMessage(message), want);
+    assert.equal(isOldDaemonRejection({ kind: "Error", message }), want);
+  });
+}
+test("isOldDaemonRejection() is false for any non-Error response", () => {
+  assert.equal(isOldDaemonRejection({ kind: "Pong" }), false);
 });
