@@ -50,7 +50,7 @@ export class DaemonLog {
     if (this.#mirror !== null) this.#mirror(line);
     if (this.path === null) return;
     try {
-      appendFileSync(this.path, line + "\n");
+      appendFileSync(this.path, line + "\n", { mode: 0o600 });
     } catch {
       // Logging must never take the daemon down.
     }
