@@ -17,14 +17,11 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
 import { accessSync, constants as fsConstants, realpathSync, statSync } from "node:fs";
-import { constants as osConstants } from "node:os";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import process from "node:process";
 import { isZccacheError } from "../core/errors.ts";
 import type { EnvPair, Request, Response } from "../core/messages.ts";
-import { ensureDaemon, isDaemonVersionRejection, stopDaemon } from "../client/ensure_daemon.ts";
 import { IpcConnection } from "../client/ipc_connection.ts";
 import { endpointFromEnv } from "../transport/endpoint.ts";
 import type { CliIo } from "./io.ts";
@@ -114,23 +111,34 @@ export function processExitCode(code: number): number {
   return code !== 0 && low === 0 ? 1 : low;
 }
 
-/** The signal number of a signal name, for `128 + n` exit codes. */
-function signalNumber(signal: string): number {
-  const n = (osConstants.signals as Record<string, number>)[signal];
-  return typeof n === "number" ? n : 1;
+/**
+ * Daemon control (auto-start, stop), loaded only when the first connect
+ * fails or the daemon rejects our wire: a warm hit never pays for it.
+ */
+function daemonControl(): Promise<typeof import("../client/ensure_daemon.ts")> {
+  return import("../client/ensure_daemon.ts");
 }
 
 /**
  * Run the tool locally with inherited stdout/stderr (stdin inherited, or fed
  * from `stdin` when the wrapper already read it). Returns its exit code.
  */
-export function runLocally(
+export async function runLocally(
   tool: string,
   args: string[],
   io: CliIo,
   stdin: Uint8Array | null,
 ): Promise<number> {
-  return new Promise((resolvePromise) => {
+  // Loaded here, not at the top: only the uncached path spawns the compiler.
+  const [{ spawn }, { constants: osConstants }] = await Promise.all([
+    import("node:child_process"),
+    import("node:os"),
+  ]);
+  const signalNumber = (signal: string): number => {
+    const n = (osConstants.signals as Record<string, number>)[signal];
+    return typeof n === "number" ? n : 1;
+  };
+  return await new Promise((resolvePromise) => {
     let child;
     try {
       child = spawn(tool, args, {
@@ -251,7 +259,7 @@ export async function wrapCommand(argv: string[], io: CliIo): Promise<number> {
           throw new Fallback("no daemon running (ZCCACHE_NO_SPAWN)");
         }
         if (sessionId !== "") throw new Fallback(`no daemon running for session ${sessionId}`);
-        await ensureDaemon(endpoint, { env });
+        await (await daemonControl()).ensureDaemon(endpoint, { env });
         response = await compileOnce(endpoint, request, recvTimeoutMs);
       } else if (isZccacheError(e, "VersionMismatch")) {
         response = { kind: "Error", message: `protocol version mismatch: ${e.message}` };
@@ -259,9 +267,13 @@ export async function wrapCommand(argv: string[], io: CliIo): Promise<number> {
         throw e;
       }
     }
-    if (response !== null && response.kind === "Error" && isDaemonVersionRejection(response)) {
+    if (
+      response !== null && response.kind === "Error" &&
+      (await daemonControl()).isDaemonVersionRejection(response)
+    ) {
       // A daemon speaking another wire version holds the endpoint: replace it.
       if (envFlag(env.ZCCACHE_NO_SPAWN)) throw new Fallback(response.message);
+      const { ensureDaemon, stopDaemon } = await daemonControl();
       await stopDaemon(endpoint, { env });
       await ensureDaemon(endpoint, { env });
       response = await compileOnce(endpoint, request, recvTimeoutMs);
