@@ -154,31 +154,36 @@ function structEnc(fields: readonly (readonly [string, TypeDesc])[]): Enc {
   };
 }
 
+/**
+ * Enum encoders and decoders build each variant's codec on first use: a
+ * short-lived wrapper process encodes one `CompileEphemeral` and decodes one
+ * `CompileResult`, and should not pay for compiling the other 36 variants.
+ */
 function enumEnc(t: EnumDesc): Enc {
-  const table = new Map<string, Enc>();
-  t.variants.forEach((variant, index) => {
-    if (variant.shape === "unit") {
-      table.set(variant.name, (w) => w.u32le(index));
-    } else if (variant.shape === "newtype") {
+  const indexOf = new Map(t.variants.map((variant, index) => [variant.name, index]));
+  const arms: (Enc | undefined)[] = [];
+  const build = (index: number): Enc => {
+    const variant = t.variants[index];
+    if (variant.shape === "unit") return (w) => w.u32le(index);
+    if (variant.shape === "newtype") {
       const inner = compileEnc(variant.of);
-      table.set(variant.name, (w, v) => {
+      return (w, v) => {
         w.u32le(index);
         if (v.value === undefined) throw new TypeError(`missing field value`);
         inner(w, v.value);
-      });
-    } else {
-      const body = structEnc(variant.fields);
-      table.set(variant.name, (w, v) => {
-        w.u32le(index);
-        body(w, v);
-      });
+      };
     }
-  });
+    const body = structEnc(variant.fields);
+    return (w, v) => {
+      w.u32le(index);
+      body(w, v);
+    };
+  };
   const name = t.name;
   return (w, v) => {
-    const enc = typeof v === "object" && v !== null ? table.get(v.kind) : undefined;
-    if (!enc) throw new TypeError(`unknown ${name} kind ${JSON.stringify(v?.kind)}`);
-    enc(w, v);
+    const index = typeof v === "object" && v !== null ? indexOf.get(v.kind) : undefined;
+    if (index === undefined) throw new TypeError(`unknown ${name} kind ${JSON.stringify(v?.kind)}`);
+    (arms[index] ??= build(index))(w, v);
   };
 }
 
@@ -272,7 +277,9 @@ function structDec(
 }
 
 function enumDec(t: EnumDesc): Dec {
-  const arms: Dec[] = t.variants.map((variant) => {
+  const arms: (Dec | undefined)[] = [];
+  const build = (index: number): Dec => {
+    const variant = t.variants[index];
     const kind = variant.name;
     if (variant.shape === "unit") return () => ({ kind });
     if (variant.shape === "newtype") {
@@ -281,11 +288,12 @@ function enumDec(t: EnumDesc): Dec {
     }
     const body = structDec(variant.fields);
     return (r) => body(r, { kind });
-  });
+  };
+  const count = t.variants.length;
   return (r) => {
     const i = r.u32le();
-    if (i >= arms.length) throw badVariant(i, arms.length);
-    return arms[i](r);
+    if (i >= count) throw badVariant(i, count);
+    return (arms[i] ??= build(i))(r);
   };
 }
 
