@@ -8,7 +8,7 @@
 import type { ArtifactData, Response, StoreResult } from "../../core/messages.ts";
 import type { DaemonLog } from "../log.ts";
 import type { SessionManager } from "../sessions.ts";
-import type { GlobalStats } from "../stats.ts";
+import type { CompileResultLike, GlobalStats } from "../stats.ts";
 
 /** One compile as the backend receives it. */
 export interface BackendCompileRequest {
@@ -20,27 +20,16 @@ export interface BackendCompileRequest {
   signal?: AbortSignal;
 }
 
-/** One compile result from the backend. */
-export interface BackendCompileResult {
-  exitCode: number;
+/**
+ * One compile result from the backend: the fields the stats classify
+ * ({@link CompileResultLike}) plus the console bytes and, for a pass-through
+ * compile, why it was not cacheable.
+ */
+export interface BackendCompileResult extends CompileResultLike {
   stdout: Uint8Array;
   stderr: Uint8Array;
-  cached: boolean;
-  cacheable: boolean;
-  timeSavedMs: number;
-  bytesRead: number;
-  bytesWritten: number;
-  sourceKey?: string;
-  /** Summary outcome (CompileEngine): `hit`, `miss`, `error`, `non_cacheable`. */
-  kind?: "hit" | "miss" | "error" | "non_cacheable";
-  /** Units (sources) served from the cache / compiled and stored / failed. */
-  unitHits?: number;
-  unitMisses?: number;
-  unitErrors?: number;
   /** Why a compile was not cacheable. */
   reason?: string | null;
-  /** Absolute paths of the compiled sources. */
-  sources?: string[];
 }
 
 /** Numbers the backend reports for `Status` (numbers or bigints). */
