@@ -1,9 +1,11 @@
 /**
- * Loader for the golden wire vectors in `../shared/vectors/<release>/`.
+ * Loader for the golden wire vectors vendored in
+ * `tests/fixtures/vectors/<release>/` (byte-identical copies of
+ * `../shared/vectors/<release>/`, checked by `tests/core/vendored_vectors_test.ts`), so a
+ * clone with nothing beside it tests itself.
  *
- * The vector directory is resolved relative to this file (`tests/` ->
- * repository root -> `../shared`), or taken from `ZCCACHE_VECTORS_DIR` when set
- * (a directory that holds `<release>/wire-vectors.json`).
+ * `ZCCACHE_VECTORS_DIR`, when set, names another directory that holds
+ * `<release>/wire-vectors.json` (e.g. a held-out vector set).
  *
  * @module
  */
@@ -143,13 +145,30 @@ export interface VectorFile {
   replies: ReplyVector[];
 }
 
+/** The releases whose vectors are vendored under `tests/fixtures/vectors/`. */
+export const VENDORED_RELEASES: readonly string[] = ["v1.12.2", "v1.12.18"];
+
+/** The files vendored per release (data plus its README with the provenance). */
+export const VENDORED_FILES: readonly string[] = ["wire-vectors.json", "README.md"];
+
+/** `tests/fixtures/vectors` (absolute). */
+export function vendoredVectorsDir(): string {
+  return fileURLToPath(new URL("./fixtures/vectors/", import.meta.url));
+}
+
+/**
+ * `../shared/vectors` beside the repository root (absolute), the upstream
+ * copy of the vendored vectors; it may not exist (a plain clone).
+ */
+export function sharedVectorsDir(): string {
+  return fileURLToPath(new URL("../../shared/vectors/", import.meta.url));
+}
+
 /** Absolute path of `<release>/wire-vectors.json`. */
 export function vectorsPath(release = "v1.12.2"): string {
   const dir = process.env.ZCCACHE_VECTORS_DIR;
   if (dir) return join(dir, release, "wire-vectors.json");
-  return fileURLToPath(
-    new URL(`../../shared/vectors/${release}/wire-vectors.json`, import.meta.url),
-  );
+  return join(vendoredVectorsDir(), release, "wire-vectors.json");
 }
 
 const cache = new Map<string, VectorFile>();
