@@ -68,6 +68,13 @@ import { currentDaemonIdentity, type DaemonIdentity, writeIdentityFile } from ".
 export const DEFAULT_IDLE_TIMEOUT_SECS = 3600;
 /** Per-connection limit on waiting for the next request (HEAD's 600 s). */
 export const CONNECTION_IDLE_MS = 600_000;
+/**
+ * Connections served at once; the accept loop waits for a free slot above
+ * it (the kernel backlog holds the rest). Without a bound a connect storm
+ * had ~19k connections live at once in a Deno daemon (accept outran the
+ * handlers), and RSS followed.
+ */
+export const MAX_CONNECTIONS = 1024;
 /** Pre-bind raw connect budget (zccache 500 ms). */
 const PREBIND_CONNECT_MS = 500;
 
@@ -88,6 +95,8 @@ export interface DaemonServerOptions {
   connectionIdleMs?: number;
   /** Shut down gracefully on SIGINT/SIGTERM (only {@link runDaemon} uses it). */
   handleSignals?: boolean;
+  /** Connections served at once (default {@link MAX_CONNECTIONS}). */
+  maxConnections?: number;
 }
 
 /** Why {@link DaemonServer.start} did not start. */
@@ -105,6 +114,8 @@ export class DaemonServer {
   readonly #stats = new GlobalStats();
   readonly #sessions = new SessionManager();
   readonly #conns = new Set<ConnHandler>();
+  readonly #maxConns: number;
+  #slotFree: (() => void) | null = null;
   #listener: Listener | null = null;
   #socketIno: number | null = null;
   #identity: DaemonIdentity | null = null;
@@ -126,6 +137,7 @@ export class DaemonServer {
     this.#transport = opts.transport ?? defaultTransport();
     this.#idleTimeoutSecs = opts.idleTimeoutSecs ?? DEFAULT_IDLE_TIMEOUT_SECS;
     this.#connIdleMs = opts.connectionIdleMs ?? CONNECTION_IDLE_MS;
+    this.#maxConns = Math.max(1, opts.maxConnections ?? MAX_CONNECTIONS);
     this.log = opts.log ?? new DaemonLog(opts.paths.logFile);
     this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
   }
@@ -316,6 +328,10 @@ export class DaemonServer {
 
   async #accept(listener: Listener): Promise<void> {
     while (!this.#stopping) {
+      if (this.#conns.size >= this.#maxConns) {
+        await new Promise<void>((resolve) => (this.#slotFree = resolve));
+        continue;
+      }
       let conn: Conn | null;
       try {
         conn = await listener.accept();
@@ -333,6 +349,9 @@ export class DaemonServer {
       this.#conns.add(h);
       h.run().catch((err) => this.log.error("connection", err)).finally(() => {
         this.#conns.delete(h);
+        const free = this.#slotFree;
+        this.#slotFree = null;
+        free?.();
       });
     }
   }
