@@ -1,78 +1,77 @@
 /**
- * The compiler-cache engine: everything about caching a gcc/clang compile,
- * with no IPC. The daemon server calls {@link CompileEngine.compile} once per
+ * The compiler-cache engine: orchestration only. A {@link CompilerDriver}
+ * plans the request (pass through, or units with key arguments, private run
+ * and outputs), `cache/key.ts` says what is in a key, an
+ * {@link ArtifactStore} holds the bytes, the {@link ArtifactIndex} the
+ * entries. The daemon server calls {@link CompileEngine.compile} once per
  * `Compile`/`CompileEphemeral` request.
  *
- * ## Pipeline (direct mode: no preprocessor run, ever)
- * 1. Family by file name ({@link detectFamily}); only gcc/clang are cached.
- * 2. `@file` response files expanded; the expanded args are parsed
- *    ({@link parseInvocation}). Non-cacheable forms run the compiler with the
- *    ORIGINAL args and are counted `nonCacheable`.
- * 3. Context key (SHA-256, domain `zccache-ts-context-v1`) over: compiler
- *    family, the invoked basename (`clang` vs `clang++` behave differently
- *    from one binary), the SHA-256 of the resolved compiler binary (memoised
- *    by path + size + mtime), every expanded argument in order except the
- *    output path and depfile path (the output path is kept when the user
- *    asked for a depfile, whose make target names it), the cwd when
- *    `cwdRelevant` (a relative source/path option, or `-g*` debug info that
- *    embeds the compile dir, or a relative allow-listed env path), and the
- *    allow-listed env vars {@link KEY_ENV_VARS} (present or absent).
- * 4. Hit check: for each artifact entry of the context (most recent first),
- *    every recorded input (source + every header the compiler read) is
- *    checked by stat (size, mtime, ctime, inode) and re-hashed only on a
- *    mismatch; all equal -> the object (and the user's depfile) blobs are read,
- *    SHA-256-verified and written to the requested paths (temp + rename);
- *    stdout/stderr replayed. A corrupt or missing blob drops the entry: miss.
- * 5. Miss: the compiler runs with the client's env/cwd/stdin under the
- *    `maxParallel` semaphore, with `-MD -MF <tmp>` appended unless the user
- *    asked for a depfile (then theirs is parsed and stored). Exit 0 -> the
- *    depfile's inputs are hashed, artifact key = SHA-256(context key, sorted
- *    (path, hash)), outputs stored as content-addressed blobs. Failures are
- *    not cached. An input modified during the compile -> not stored.
+ * ## Per unit
+ * - **Hit**: for each entry of the unit's context key (most recent first):
+ *   every recorded input still has its content hash (stat-validated, re-hash
+ *   on change), the `__DATE__` day and `__TIMESTAMP__` mtimes still hold,
+ *   and no include candidate that was absent has appeared (negative
+ *   entries, `compiler/includes.ts`). Then the stored blobs are read
+ *   (hash-verified), the object written to the user's `-o` and the depfile
+ *   re-targeted to the user's `-MT`/`-MQ`/`-o` and written, both with the
+ *   mode the client's umask gives; stdout/stderr replayed.
+ * - **Miss**: identical concurrent misses compile once (the others wait and
+ *   then hit). The compiler writes into a private directory; the include
+ *   search probe runs beside it. On success the outputs are copied to the
+ *   user's paths, the header list parsed, every input hashed and scanned
+ *   (time macros, `.incbin`/`#embed`, includes), the negative entries
+ *   computed, and the entry stored — unless something makes it unsafe
+ *   (`__TIME__`, a precompiled header in use, an unlisted input, an input
+ *   changed during the compile, an unexpected side file), in which case
+ *   the compile's own result is returned uncached.
  *
- * `gcc -c a.c b.c` (several sources, no `-o`) is split into one compile per
- * source (other sources removed from argv), each checked and cached on its
- * own and run in parallel under the semaphore; stdout/stderr are
- * concatenated in source order, the exit code is the first non-zero one.
- *
- * Storage under `cacheDir`: `blobs/<2 hex>/<sha256>` (content-addressed,
- * read-only, temp + rename), `index.json` (artifacts, contexts, file-hash and
- * compiler-identity memos; rewritten via temp + rename by `flush()`, `close()`
- * and a background timer: every 5 s when entries changed, every 60 s when
- * only last-use times did), `tmp/` (injected depfiles, staging). Eviction is
- * least-recently-USED by entry (hits update the last use), down to 90 % of
- * `maxSize` whenever a store exceeds it.
- *
- * Hit restore writes the SHA-256-verified bytes (not a `copyFile` of the
- * blob), so the bytes served are exactly the bytes checked; the new file's
- * mtime is "now", floored up to the newest input mtime if that is in the
- * future.
- *
- * Known limit: with the user's `-MMD` the depfile omits system headers, so
- * those are not in the artifact key (the compiler binary hash still is).
+ * ## Faults
+ * Nothing on the cache side fails a compile: a missing, read-only or full
+ * cache directory makes the unit run uncached with the user's own argument
+ * list (one log line per fault kind per daemon), `tmp/` and `blobs/` are
+ * recreated when missing, and the compiler never runs twice for one result.
  *
  * @module
  */
 import { availableParallelism } from "node:os";
-import { mkdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
-import { statSync } from "node:fs";
-import { basename, isAbsolute, join } from "node:path";
+import {
+  chmodSync,
+  closeSync,
+  constants as fsConstants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+} from "node:fs";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { clearInterval, setInterval } from "node:timers";
 import type { ArtifactData, ArtifactOutput } from "../core/messages.ts";
-import { CompilerIdentityCache, FileHashCache, KeyHasher } from "./hash.ts";
-import { CompilerFamily, detectFamily } from "./compiler/detect.ts";
-import { expandResponseFiles } from "./compiler/response_file.ts";
-import {
-  type CacheableInvocation,
-  compileArgsForUnit,
-  type CompileUnit,
-  keyArgsForUnit,
-  parseInvocation,
-  resolveArgPath,
-} from "./compiler/args.ts";
-import { parseDepfile } from "./compiler/depfile.ts";
+import { CompilerIdentityCache, FileHashCache } from "./hash.ts";
 import { runProcess, type RunResult, Semaphore } from "./compiler/run.ts";
-import { BlobStore, tmpSuffix, writeFileAtomicSync } from "./cache/store.ts";
+import type { CompilerDriver, DriverRequest, ProcessRunner, UnitPlan } from "./compiler/driver.ts";
+import { GccDriver } from "./compiler/gcc.ts";
+import { parseDepfile, retargetDepfile } from "./compiler/depfile.ts";
+import {
+  computeProbes,
+  DirCache,
+  probeSearchPath,
+  type ScanInfo,
+  scanText,
+  type SearchPath,
+  verifyProbes,
+} from "./compiler/includes.ts";
+import { resolveArgPath } from "./compiler/args.ts";
+import { tmpSuffix } from "./cache/store.ts";
+import { type ArtifactStore, LocalArtifactStore } from "./cache/artifact_store.ts";
+import { artifactKey, compileDate, contextKey, timeRule } from "./cache/key.ts";
 import {
   type ArtifactEntry,
   ArtifactIndex,
@@ -80,34 +79,7 @@ import {
   type StoredOutput,
 } from "./cache/index.ts";
 
-/** Environment variables that go into the context key. */
-export const KEY_ENV_VARS: readonly string[] = [
-  "CPATH",
-  "C_INCLUDE_PATH",
-  "CPLUS_INCLUDE_PATH",
-  "OBJC_INCLUDE_PATH",
-  "LIBRARY_PATH",
-  "SOURCE_DATE_EPOCH",
-  "SDKROOT",
-  "MACOSX_DEPLOYMENT_TARGET",
-  "LANG",
-  "LC_ALL",
-  "LC_MESSAGES",
-  "LC_CTYPE",
-  "GCC_EXEC_PREFIX",
-  "COMPILER_PATH",
-  "CCC_OVERRIDE_OPTIONS",
-];
-
-const PATH_ENV_VARS = new Set([
-  "CPATH",
-  "C_INCLUDE_PATH",
-  "CPLUS_INCLUDE_PATH",
-  "OBJC_INCLUDE_PATH",
-  "LIBRARY_PATH",
-  "GCC_EXEC_PREFIX",
-  "COMPILER_PATH",
-]);
+export { KEY_ENV_VARS } from "./cache/key.ts";
 
 /** Default size limit: 10 GiB. */
 export const DEFAULT_MAX_SIZE: bigint = 10n * 1024n * 1024n * 1024n;
@@ -132,6 +104,10 @@ export interface CompileEngineOptions {
   now?: () => number;
   /** Background flush interval in ms (default 5000; 0 disables). */
   flushIntervalMs?: number;
+  /** Process runner (default: a real child process). */
+  runProcess?: ProcessRunner;
+  /** Artifact store (default: the local content-addressed store under `cacheDir`). */
+  store?: ArtifactStore;
 }
 
 /** One compile request, as the daemon receives it. */
@@ -145,6 +121,10 @@ export interface CompileRequest {
   stdin: Uint8Array;
   /** Aborting kills the compiler and rejects with the reason. */
   signal?: AbortSignal;
+  /** PID of the client (its umask and whether its stderr is a terminal are read from /proc). */
+  clientPid?: number;
+  /** Overrides for what is read from the client process. */
+  client?: { umask?: number; stderrTty?: boolean };
 }
 
 /** How a compile was served. */
@@ -223,6 +203,12 @@ interface UnitResult {
   artifactKey?: string;
 }
 
+/** What the client process contributes: its umask and terminal. */
+interface ClientView {
+  umask: number;
+  stderrTty: boolean;
+}
+
 const EMPTY = new Uint8Array(0);
 
 function concatAll(parts: Uint8Array[]): Uint8Array {
@@ -240,6 +226,74 @@ function concatAll(parts: Uint8Array[]): Uint8Array {
 
 function directKey(key: string): string {
   return `direct\0${key}`;
+}
+
+/** The client's umask and whether its stderr is a terminal, from /proc (Linux). */
+function readClient(req: CompileRequest): ClientView {
+  let umask = req.client?.umask;
+  let stderrTty = req.client?.stderrTty;
+  const pid = req.clientPid;
+  if (pid !== undefined && pid > 0) {
+    if (umask === undefined) {
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, "latin1");
+        const m = /^Umask:\s*([0-7]+)/m.exec(status);
+        if (m) umask = parseInt(m[1], 8);
+      } catch {
+        // not Linux, or the client is gone
+      }
+    }
+    if (stderrTty === undefined) {
+      try {
+        const st = statSync(`/proc/${pid}/fd/2`);
+        // Terminals are character devices with major 136-143 (pts) or 4/5 (tty, console).
+        const major = Math.floor(Number(st.rdev) / 256) & 0xfff;
+        stderrTty = st.isCharacterDevice() && ((major >= 136 && major <= 143) || major === 4 ||
+          major === 5);
+      } catch {
+        stderrTty = false;
+      }
+    }
+  }
+  return { umask: umask ?? 0o022, stderrTty: stderrTty ?? false };
+}
+
+/**
+ * Write bytes to `dest` as a compiler would leave it: atomically (temp file
+ * in the same directory, then rename) with mode `0666 & ~umask`. The new
+ * file's mtime is "now", floored up to `mtimeFloorMs` when that is in the
+ * future (so make/ninja stay correct with future-dated inputs).
+ */
+function writeOutput(dest: string, bytes: Uint8Array, umask: number, mtimeFloorMs = 0): void {
+  const tmp = join(dirname(dest), `.${basename(dest)}.zccache-tmp-${tmpSuffix()}`);
+  const mode = 0o666 & ~umask;
+  let fd = -1;
+  try {
+    fd = openSync(
+      tmp,
+      fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL |
+        (fsConstants.O_NOFOLLOW ?? 0),
+      mode,
+    );
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    if ((fstatSync(fd).mode & 0o777) !== mode) chmodSync(tmp, mode);
+    closeSync(fd);
+    fd = -1;
+    if (mtimeFloorMs > Date.now()) {
+      const t = new Date(mtimeFloorMs);
+      utimesSync(tmp, t, t);
+    }
+    renameSync(tmp, dest);
+  } catch (e) {
+    if (fd >= 0) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // not created
+    }
+    throw e;
+  }
 }
 
 /**
@@ -262,10 +316,14 @@ export class CompileEngine {
   #log: (line: string) => void;
   #now: () => number;
   #sem: Semaphore;
+  #run: ProcessRunner;
   #index = new ArtifactIndex();
   #files = new FileHashCache();
   #compilers = new CompilerIdentityCache();
-  #blobs: BlobStore;
+  #dirs = new DirCache();
+  #scans = new Map<string, ScanInfo>();
+  #drivers: CompilerDriver[];
+  #store: ArtifactStore;
   #tmpDir: string;
   #indexPath: string;
   #ready: Promise<void>;
@@ -278,6 +336,9 @@ export class CompileEngine {
   #timer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
   #inflight = new Set<Promise<unknown>>();
+  #missFlight = new Map<string, Promise<void>>();
+  #pathLocks = new Map<string, Promise<void>>();
+  #warned = new Set<string>();
   #hits = 0n;
   #misses = 0n;
   #total = 0n;
@@ -293,24 +354,37 @@ export class CompileEngine {
     this.#log = opts.log ?? (() => {});
     this.#now = opts.now ?? Date.now;
     this.#sem = new Semaphore(opts.maxParallel ?? availableParallelism());
+    this.#run = opts.runProcess ?? runProcess;
     this.#tmpDir = join(this.cacheDir, "tmp");
-    this.#blobs = new BlobStore(join(this.cacheDir, "blobs"), this.#tmpDir);
+    this.#store = opts.store ?? new LocalArtifactStore(join(this.cacheDir, "blobs"), this.#tmpDir);
     this.#indexPath = join(this.cacheDir, "index.json");
+    this.#drivers = [new GccDriver(this.#compilers, this.#run)];
     this.#ready = this.#load();
     const every = opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
     if (every > 0) {
       this.#timer = setInterval(() => {
         const touchDue = this.#touched && Date.now() - this.#lastFlush >= TOUCH_FLUSH_MS;
         if (this.#dirty || touchDue) {
-          this.flush().catch((e) => this.#log(`index flush failed: ${e}`));
+          this.flush().catch((e) => this.#warnOnce("flush", `index flush failed: ${e}`));
         }
       }, every);
       (this.#timer as { unref?: () => void }).unref?.();
     }
   }
 
+  /** Log a fault once per kind for the life of the engine. */
+  #warnOnce(kind: string, line: string): void {
+    if (this.#warned.has(kind)) return;
+    this.#warned.add(kind);
+    this.#log(line);
+  }
+
   async #load(): Promise<void> {
-    await mkdir(this.#tmpDir, { recursive: true });
+    try {
+      await mkdir(this.#tmpDir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      this.#warnOnce("tmp", `cache directory ${this.cacheDir} unusable: ${e}; compiling uncached`);
+    }
     let text: string;
     try {
       text = await readFile(this.#indexPath, "utf8");
@@ -340,37 +414,28 @@ export class CompileEngine {
 
   async #compile(req: CompileRequest): Promise<CompileOutcome> {
     await this.#ready;
-    const family = detectFamily(req.compiler);
-    if (family !== CompilerFamily.Gcc && family !== CompilerFamily.Clang) {
-      return await this.#passthrough(req, `compiler family ${family} is not cached`);
+    const driver = this.#drivers.find((d) => d.handles(req.compiler));
+    if (driver === undefined) {
+      return await this.#passthrough(req, `compiler ${basename(req.compiler)} is not cached`);
     }
-    const { args } = expandResponseFiles(req.args, req.cwd);
-    const inv = parseInvocation(args);
-    if (inv.kind === "non_cacheable") return await this.#passthrough(req, inv.reason);
-    if (req.env.DEPENDENCIES_OUTPUT !== undefined || req.env.SUNPRO_DEPENDENCIES !== undefined) {
-      return await this.#passthrough(req, "DEPENDENCIES_OUTPUT/SUNPRO_DEPENDENCIES side output");
-    }
-    const identity = await this.#compilers.identity(req.compiler);
-    let cwdRelevant = inv.cwdRelevant;
-    const envFields: string[] = [];
-    for (const name of KEY_ENV_VARS) {
-      const v = req.env[name];
-      envFields.push(v === undefined ? `${name}\0unset` : `${name}=${v}`);
-      if (v !== undefined && PATH_ENV_VARS.has(name)) {
-        if (v.split(":").some((p) => p !== "" && !isAbsolute(p))) cwdRelevant = true;
-      }
-    }
-    const base = [
-      family,
-      basename(req.compiler),
-      identity,
-      cwdRelevant ? `cwd=${req.cwd}` : "cwd-independent",
-      ...envFields,
-    ];
-    const single = inv.units.length === 1;
-    const results = await Promise.all(
-      inv.units.map((u) => this.#unit(req, inv, u, base, single)),
-    );
+    const client = readClient(req);
+    const dreq: DriverRequest = { ...req, stderrTty: client.stderrTty };
+    const plan = await driver.plan(dreq);
+    if (plan.kind === "passthrough") return await this.#passthrough(req, plan.reason);
+    const single = plan.units.length === 1;
+    const results = await Promise.all(plan.units.map((u) => {
+      const ctx = contextKey({
+        family: plan.family,
+        flavor: plan.flavor,
+        invokedName: basename(req.compiler),
+        compilerHash: plan.compilerHash,
+        cwd: u.cwdRelevant ? req.cwd : null,
+        colored: plan.colored,
+        env: req.env,
+        args: u.keyArgs,
+      });
+      return this.#unit(req, client, plan.flavor, u, ctx, single);
+    }));
     let exitCode = 0;
     for (const r of results) {
       if (r.exitCode !== 0) {
@@ -379,7 +444,7 @@ export class CompileEngine {
       }
     }
     const hits = results.filter((r) => r.kind === "hit").length;
-    const misses = results.filter((r) => r.kind === "miss").length;
+    const misses = results.filter((r) => r.kind === "miss" || r.kind === "uncached").length;
     const errors = results.filter((r) => r.kind === "error").length;
     const kind: OutcomeKind = errors > 0 ? "error" : hits === results.length ? "hit" : "miss";
     return {
@@ -404,13 +469,7 @@ export class CompileEngine {
   async #passthrough(req: CompileRequest, reason: string): Promise<CompileOutcome> {
     this.#nonCacheable++;
     this.#total++;
-    const release = await this.#sem.acquire(req.signal);
-    let r: RunResult;
-    try {
-      r = await runProcess(req.compiler, req.args, req);
-    } finally {
-      release();
-    }
+    const r = await this.#runLimited(req.compiler, req.args, req, req.env);
     return {
       exitCode: r.exitCode,
       stdout: r.stdout,
@@ -429,49 +488,105 @@ export class CompileEngine {
     };
   }
 
+  async #runLimited(
+    program: string,
+    args: string[],
+    req: CompileRequest,
+    env: Record<string, string>,
+  ): Promise<RunResult> {
+    const release = await this.#sem.acquire(req.signal);
+    try {
+      return await this.#run(program, args, {
+        cwd: req.cwd,
+        env,
+        stdin: req.stdin,
+        signal: req.signal,
+      });
+    } finally {
+      release();
+    }
+  }
+
+  /** Does entry `e` still describe what a compile would produce now? */
+  #valid(e: ArtifactEntry, req: CompileRequest): { ok: boolean; newest: number } {
+    let newest = 0;
+    for (const [p, h] of e.inputs) {
+      if (this.#files.hashOf(p) !== h) return { ok: false, newest };
+      const m = this.#files.mtimeMsOf(p);
+      if (m > newest) newest = m;
+    }
+    if (e.date != null && compileDate(req.env, this.#now()) !== e.date) {
+      return { ok: false, newest };
+    }
+    for (const [p, m] of e.stamps ?? []) {
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (!st || Math.floor(st.mtimeMs / 1000) !== m) return { ok: false, newest };
+    }
+    if (e.probes && e.probes.length > 0 && !verifyProbes(e.probes, this.#dirs)) {
+      return { ok: false, newest };
+    }
+    return { ok: true, newest };
+  }
+
   /** Try to serve one unit from the cache. */
-  #tryHit(
+  async #tryHit(
     ctx: string,
-    outAbs: string,
-    depAbs: string | null,
+    req: CompileRequest,
+    client: ClientView,
+    unit: UnitPlan,
     started: number,
-    source: string,
-  ): UnitResult | null {
+  ): Promise<UnitResult | null> {
     const keys = this.#index.contexts.get(ctx);
     if (!keys) return null;
     for (const key of [...keys]) {
       const e = this.#index.artifacts.get(key);
       if (!e) continue;
-      let ok = true;
-      let newest = 0;
-      for (const [p, h] of e.inputs) {
-        if (this.#files.hashOf(p) !== h) {
-          ok = false;
-          break;
-        }
-        const m = this.#files.mtimeMsOf(p);
-        if (m > newest) newest = m;
-      }
+      const { ok, newest } = this.#valid(e, req);
       if (!ok) continue;
       // Verify every blob before writing anything.
       const payloads: [StoredOutput, Uint8Array][] = [];
+      let intact = true;
       for (const o of e.outputs) {
-        const bytes = this.#blobs.readVerified(o.blob);
+        const bytes = await this.#store.get(o.blob);
         if (bytes === null) {
           this.#log(`artifact ${key.slice(0, 16)}: blob ${o.blob.slice(0, 16)} missing or corrupt`);
           this.#dropEntry(key);
-          ok = false;
+          intact = false;
           break;
         }
         payloads.push([o, bytes]);
       }
-      if (!ok) continue;
-      let read = 0;
+      if (!intact) continue;
+      const writes: [string, Uint8Array][] = [];
       for (const [o, bytes] of payloads) {
-        const dest = o.name === "depfile" ? depAbs : outAbs;
-        if (dest === null) continue;
-        writeFileAtomicSync(dest, bytes, newest);
-        read += bytes.length;
+        if (o.name === "object") {
+          if (unit.object.path !== null) writes.push([unit.object.path, bytes]);
+        } else if (o.name === "depfile") {
+          if (unit.depfile === null || unit.depfile.path === null) continue;
+          let out = bytes;
+          const stored = e.depTargets ?? [];
+          const want = unit.depTargets;
+          if (stored.length !== want.length || stored.some((t, i) => t !== want[i])) {
+            const text = retargetDepfile(
+              e.flavor === "clang" ? "clang" : "gcc",
+              new TextDecoder().decode(bytes),
+              want,
+            );
+            if (text === null) return null; // cannot re-target: compile instead
+            out = new TextEncoder().encode(text);
+          }
+          writes.push([unit.depfile.path, out]);
+        }
+      }
+      let read = 0;
+      try {
+        for (const [dest, bytes] of writes) {
+          writeOutput(dest, bytes, client.umask, newest);
+          read += bytes.length;
+        }
+      } catch (err) {
+        this.#log(`hit for ${unit.source} could not be written: ${err}; compiling`);
+        return null;
       }
       this.#index.touch(e, this.#now());
       this.#touched = true;
@@ -488,7 +603,7 @@ export class CompileEngine {
         timeSavedMs: saved,
         bytesRead: read,
         bytesWritten: 0,
-        source,
+        source: unit.source,
         artifactKey: key,
       };
     }
@@ -498,143 +613,343 @@ export class CompileEngine {
   #dropEntry(key: string): void {
     const freed = this.#index.remove(key);
     this.#dirty = true;
-    for (const b of freed) this.#blobs.removeSync(b);
+    for (const b of freed) this.#store.remove(b).catch(() => {});
   }
 
   async #unit(
     req: CompileRequest,
-    inv: CacheableInvocation,
-    unit: CompileUnit,
-    base: string[],
+    client: ClientView,
+    flavor: "gcc" | "clang",
+    unit: UnitPlan,
+    ctx: string,
     single: boolean,
   ): Promise<UnitResult> {
     const started = performance.now();
-    const h = new KeyHasher("zccache-ts-context-v1");
-    for (const f of base) h.field(f);
-    h.field("args");
-    for (const a of keyArgsForUnit(inv, unit)) h.field(a);
-    const ctx = h.hex();
-    const source = resolveArgPath(req.cwd, unit.source);
-    const outAbs = resolveArgPath(req.cwd, unit.output);
-    const depAbs = unit.userDepfile === null ? null : resolveArgPath(req.cwd, unit.userDepfile);
-
-    const hit = this.#tryHit(ctx, outAbs, depAbs, started, source);
+    const hit = await this.#tryHit(ctx, req, client, unit, started);
     if (hit) return hit;
-
-    // Miss: compile with a depfile we can read.
-    const baseArgs = single ? req.args : compileArgsForUnit(inv, unit);
-    let injected: string | null = null;
-    let runArgs = baseArgs;
-    if (!inv.userDeps) {
-      injected = join(this.#tmpDir, `dep-${tmpSuffix()}.d`);
-      runArgs = [...baseArgs, "-MD", "-MF", injected];
+    // Identical concurrent misses: wait for the one in flight, then try again.
+    for (let round = 0; round < 3; round++) {
+      const pending = this.#missFlight.get(ctx);
+      if (pending === undefined) break;
+      await pending;
+      const again = await this.#tryHit(ctx, req, client, unit, started);
+      if (again) return again;
     }
-    const release = await this.#sem.acquire(req.signal);
-    const compileStartMs = Date.now();
-    let r: RunResult;
+    let done!: () => void;
+    const flight = new Promise<void>((r) => (done = r));
+    this.#missFlight.set(ctx, flight);
     try {
-      r = await runProcess(req.compiler, runArgs, req);
-    } catch (e) {
-      if (injected) await unlink(injected).catch(() => {});
-      throw e;
+      return await this.#miss(req, client, flavor, unit, ctx, single);
     } finally {
-      release();
+      if (this.#missFlight.get(ctx) === flight) this.#missFlight.delete(ctx);
+      done();
     }
-    const result: UnitResult = {
-      kind: "miss",
+  }
+
+  /** A private directory for one run, or null when the cache side cannot give one. */
+  #privateDir(): string | null {
+    const dir = join(this.#tmpDir, `run-${tmpSuffix()}`);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return dir;
+    } catch (e) {
+      this.#warnOnce(
+        "tmp",
+        `cache directory ${this.cacheDir} unusable (${(e as Error).message}); compiling uncached`,
+      );
+      return null;
+    }
+  }
+
+  async #miss(
+    req: CompileRequest,
+    client: ClientView,
+    flavor: "gcc" | "clang",
+    unit: UnitPlan,
+    ctx: string,
+    single: boolean,
+  ): Promise<UnitResult> {
+    const result = (r: RunResult, kind: UnitResult["kind"]): UnitResult => ({
+      kind,
       exitCode: r.exitCode,
       stdout: r.stdout,
       stderr: r.stderr,
       timeSavedMs: 0,
       bytesRead: 0,
       bytesWritten: 0,
-      source,
+      source: unit.source,
+    });
+    const dir = this.#privateDir();
+    if (dir === null) {
+      // The cache side is broken: the user's own command, uncached.
+      const r = await this.#runLimited(
+        req.compiler,
+        single ? req.args : unit.userArgs,
+        req,
+        req.env,
+      );
+      this.#total++;
+      if (r.exitCode !== 0) this.#errors++;
+      return result(r, r.exitCode === 0 ? "uncached" : "error");
+    }
+    const objName = unit.object.path === null ? "out.o" : basename(unit.object.path);
+    const paths = {
+      dir,
+      object: join(dir, objName),
+      depfile: join(dir, "zccache-deps.d"),
+      discovery: join(dir, "zccache-discovery.d"),
     };
+    const plan = unit.run(paths);
+    const search = unit.searchLang === null ? Promise.resolve(null) : probeSearchPath(
+      req.compiler,
+      "",
+      unit.searchArgs,
+      unit.searchLang,
+      req.cwd,
+      req.env,
+    ).catch(() => null);
+    let unlock: (() => void) | null = null;
     try {
+      if (plan.inPlace) unlock = await this.#lockPaths(unit);
+      const compileStartMs = Date.now();
+      const [r, disc] = await Promise.all([
+        this.#runLimited(req.compiler, plan.args, req, plan.env),
+        plan.discoveryArgs === null
+          ? Promise.resolve(null)
+          : this.#run(req.compiler, plan.discoveryArgs, {
+            cwd: req.cwd,
+            env: req.env,
+            stdin: req.stdin,
+            signal: req.signal,
+          }).catch(() => null),
+      ]);
+      this.#total++;
+      if (!plan.inPlace) {
+        const copied = this.#deliver(r, unit, paths, client);
+        if (copied !== null) {
+          // The compile succeeded but its outputs could not reach the user's paths:
+          // run the user's own command so the result is exactly theirs.
+          this.#log(`could not deliver outputs of ${unit.source}: ${copied}; compiling in place`);
+          const again = await this.#runLimited(
+            req.compiler,
+            single ? req.args : unit.userArgs,
+            req,
+            req.env,
+          );
+          if (again.exitCode !== 0) this.#errors++;
+          return result(again, again.exitCode === 0 ? "uncached" : "error");
+        }
+      }
       if (r.exitCode !== 0) {
         this.#errors++;
-        result.kind = "error";
-        return result;
+        return result(r, "error");
       }
-      this.#total++;
       const stored = await this.#storeMiss(
+        req,
+        flavor,
+        unit,
         ctx,
-        injected ?? depAbs!,
-        req.cwd,
-        source,
-        outAbs,
-        depAbs,
+        plan,
+        paths,
         r,
+        disc,
+        await search,
         compileStartMs,
       );
-      if (stored === null) {
-        result.kind = "uncached";
-        this.#misses++;
-        return result;
-      }
+      const out = result(r, stored === null ? "uncached" : "miss");
       this.#misses++;
-      result.bytesWritten = stored.bytes;
-      result.artifactKey = stored.key;
-      return result;
+      if (stored !== null) {
+        out.bytesWritten = stored.bytes;
+        out.artifactKey = stored.key;
+      }
+      return out;
     } finally {
-      if (injected) await unlink(injected).catch(() => {});
+      unlock?.();
+      rmSync(dir, { recursive: true, force: true });
     }
   }
 
-  async #storeMiss(
-    ctx: string,
-    depfilePath: string,
-    cwd: string,
-    source: string,
-    outAbs: string,
-    depAbs: string | null,
+  /** Serialise in-place compiles per output path (their outputs are read back). */
+  async #lockPaths(unit: UnitPlan): Promise<() => void> {
+    const key = unit.object.path ?? unit.source;
+    for (;;) {
+      const held = this.#pathLocks.get(key);
+      if (held === undefined) break;
+      await held;
+    }
+    let release!: () => void;
+    const p = new Promise<void>((r) => (release = r));
+    this.#pathLocks.set(key, p);
+    return () => {
+      if (this.#pathLocks.get(key) === p) this.#pathLocks.delete(key);
+      release();
+    };
+  }
+
+  /**
+   * Copy what a private run produced to the user's paths, as the compiler
+   * would have left them. Returns null on success, else why it failed.
+   */
+  #deliver(
     r: RunResult,
-    compileStartMs: number,
-  ): Promise<{ key: string; bytes: number } | null> {
-    let depText: string;
+    unit: UnitPlan,
+    paths: { object: string; depfile: string },
+    client: ClientView,
+  ): string | null {
     try {
-      depText = await readFile(depfilePath, "utf8");
+      if (unit.object.path !== null) {
+        const obj = readFileSync(paths.object, { flag: "r" });
+        writeOutput(unit.object.path, obj, client.umask);
+      }
     } catch (e) {
-      this.#log(`no depfile ${depfilePath} after compiling ${source}: ${e}; not cached`);
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") return String(e);
+      // No object (a failed compile): the plain compiler leaves none either.
+      if (r.exitCode === 0 && unit.object.path !== null) return "the compiler wrote no object";
+    }
+    if (unit.depfile !== null && unit.depfile.path !== null) {
+      try {
+        writeOutput(unit.depfile.path, readFileSync(paths.depfile), client.umask);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") return String(e);
+      }
+    }
+    return null;
+  }
+
+  /** Scan a file (memoised by content hash). */
+  #scan(path: string, hash: string): ScanInfo | null {
+    const memo = this.#scans.get(hash);
+    if (memo) return memo;
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(path);
+    } catch {
       return null;
     }
-    const paths = parseDepfile(depText).map((p) => resolveArgPath(cwd, p));
-    if (!paths.includes(source)) paths.push(source);
-    const inputs: [string, string][] = [];
-    for (const p of [...new Set(paths)].sort()) {
-      const hash = this.#files.hashOf(p);
-      if (hash === null) {
-        this.#log(`input ${p} of ${source} unreadable; not cached`);
-        return null;
+    const info = scanText(bytes);
+    if (this.#scans.size > 20_000) this.#scans.clear();
+    this.#scans.set(hash, info);
+    return info;
+  }
+
+  async #storeMiss(
+    req: CompileRequest,
+    flavor: "gcc" | "clang",
+    unit: UnitPlan,
+    ctx: string,
+    plan: { headerList: string; inPlace: boolean },
+    paths: { dir: string; object: string; depfile: string; discovery: string },
+    r: RunResult,
+    disc: RunResult | null,
+    search: SearchPath | null,
+    compileStartMs: number,
+  ): Promise<{ key: string; bytes: number } | null> {
+    const notCached = (why: string): null => {
+      this.#log(`${unit.source}: ${why}; not cached`);
+      return null;
+    };
+    // Unexpected side files of a private run: deliver them beside the object, do not cache.
+    if (!plan.inPlace) {
+      const known = new Set([basename(paths.object), "zccache-deps.d", "zccache-discovery.d"]);
+      const extra = readdirSync(paths.dir).filter((n) => !known.has(n));
+      if (extra.length > 0) {
+        const destDir = unit.object.path === null ? req.cwd : dirname(unit.object.path);
+        for (const n of extra) {
+          try {
+            renameSync(join(paths.dir, n), join(destDir, n));
+          } catch {
+            // best effort
+          }
+        }
+        return notCached(`side output ${extra.join(", ")}`);
       }
-      // An input changed while the compiler ran: the object may not match
-      // the hash just taken.
-      // (Date.now() has ms resolution, file times ns: a file written earlier
-      // in the start millisecond is not flagged.)
+    }
+    // The header list.
+    let listPath: string | null = null;
+    if (plan.headerList === "depfile") {
+      listPath = plan.inPlace ? (unit.depfile?.path ?? null) : paths.depfile;
+    } else if (plan.headerList === "discovery") {
+      if (disc === null || disc.exitCode !== 0) return notCached("dependency discovery failed");
+      listPath = paths.discovery;
+    }
+    let listed: string[] = [];
+    if (listPath !== null) {
+      let text: string;
+      try {
+        text = await readFile(listPath, "utf8");
+      } catch {
+        if (!unit.rawAssembly) return notCached("no header list");
+        text = "";
+      }
+      listed = parseDepfile(text).map((p) => resolveArgPath(req.cwd, p));
+    }
+    const files = [unit.source, ...listed.filter((p) => p !== unit.source)];
+    const all = [...new Set([...files, ...unit.optionInputs])];
+    const inputs: [string, string][] = [];
+    const scans = new Map<string, ScanInfo>();
+    for (const p of all) {
+      const hash = this.#files.hashOf(p);
+      if (hash === null) return notCached(`input ${p} unreadable`);
+      // An input changed while the compiler ran: the object may not match.
       const st = statSync(p, { throwIfNoEntry: false });
       if (!st || st.mtimeMs >= compileStartMs + 1 || st.ctimeMs >= compileStartMs + 1) {
-        this.#log(`input ${p} changed during the compile of ${source}; not cached`);
-        return null;
+        return notCached(`input ${p} changed during the compile`);
       }
       inputs.push([p, hash]);
+      if (files.includes(p)) {
+        const s = this.#scan(p, hash);
+        if (s === null) return notCached(`input ${p} unreadable`);
+        if (s.embed) return notCached(`${p} embeds files the depfile does not list`);
+        scans.set(p, s);
+      }
     }
-    const ak = new KeyHasher("zccache-ts-artifact-v1").field(ctx);
-    for (const [p, hash] of inputs) ak.field(p).field(hash);
-    const key = ak.hex();
+    inputs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const time = timeRule(files, scans, req.env, this.#now());
+    if (!time.store) return notCached(time.reason);
+    let probes: ArtifactEntry["probes"] = [];
+    if (!unit.rawAssembly) {
+      if (search === null) return notCached("include search path unknown");
+      const pr = computeProbes({
+        cwd: req.cwd,
+        files,
+        scans,
+        search,
+        forced: unit.forcedIncludes,
+        gch: true,
+      }, this.#dirs);
+      if (pr.pch !== null) return notCached(`precompiled header ${pr.pch} in use`);
+      probes = pr.groups;
+    }
+    const stamps: [string, number][] = [];
+    for (const f of time.stampFiles) {
+      const st = statSync(f, { throwIfNoEntry: false });
+      if (!st) return notCached(`input ${f} vanished`);
+      stamps.push([f, Math.floor(st.mtimeMs / 1000)]);
+    }
+    const key = artifactKey(ctx, inputs);
     let obj: Uint8Array;
     let dep: Uint8Array | null = null;
     try {
-      obj = await readFile(outAbs);
-      if (depAbs !== null) dep = await readFile(depAbs);
+      obj = plan.inPlace ? await readFile(unit.object.path!) : await readFile(paths.object);
+      if (unit.depfile !== null) {
+        const dp = plan.inPlace ? unit.depfile.path! : paths.depfile;
+        dep = await readFile(dp).catch((e) => {
+          if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+          throw e;
+        });
+      }
     } catch (e) {
-      this.#log(`output of ${source} unreadable: ${e}; not cached`);
-      return null;
+      return notCached(`output unreadable: ${e}`);
     }
-    const outputs: StoredOutput[] = [
-      { name: "object", blob: await this.#blobs.put(obj), size: obj.length },
-    ];
-    if (dep !== null) {
-      outputs.push({ name: "depfile", blob: await this.#blobs.put(dep), size: dep.length });
+    const outputs: StoredOutput[] = [];
+    try {
+      outputs.push({ name: "object", blob: await this.#store.put(obj), size: obj.length });
+      if (dep !== null) {
+        outputs.push({ name: "depfile", blob: await this.#store.put(dep), size: dep.length });
+      }
+    } catch (e) {
+      this.#warnOnce("store", `artifact store unwritable (${(e as Error).message}); not caching`);
+      return null;
     }
     const now = this.#now();
     const size = outputs.reduce((n, o) => n + o.size, 0);
@@ -650,6 +965,11 @@ export class CompileEngine {
       created: now,
       lastUse: now,
       compileMs: r.durationMs,
+      probes,
+      date: time.date,
+      stamps,
+      depTargets: dep !== null ? unit.depTargets : undefined,
+      flavor,
     });
     return { key, bytes: size };
   }
@@ -664,7 +984,7 @@ export class CompileEngine {
     }
     // A blob freed by one entry may be referenced again by the new one.
     for (const b of freed) {
-      if (!this.#index.blobReferenced(b)) this.#blobs.removeSync(b);
+      if (!this.#index.blobReferenced(b)) this.#store.remove(b).catch(() => {});
     }
   }
 
@@ -696,11 +1016,13 @@ export class CompileEngine {
       artifactsRemoved: BigInt(this.#index.artifacts.size),
       metadataCleared: BigInt(this.#files.size),
       depGraphContextsCleared: BigInt(this.#index.contexts.size),
-      onDiskBytesFreed: await this.#blobs.diskBytes(),
+      onDiskBytesFreed: await this.#store.diskBytes(),
     };
     this.#index.clear();
     this.#files.clear();
-    await this.#blobs.removeAll();
+    this.#dirs.clear();
+    this.#scans.clear();
+    await this.#store.removeAll();
     this.#hits =
       this.#misses =
       this.#total =
@@ -720,7 +1042,7 @@ export class CompileEngine {
     if (!e) return null;
     const outputs: ArtifactOutput[] = [];
     for (const o of e.outputs) {
-      const bytes = this.#blobs.readVerified(o.blob);
+      const bytes = await this.#store.get(o.blob);
       if (bytes === null) {
         this.#dropEntry(e.key);
         return null;
@@ -739,7 +1061,7 @@ export class CompileEngine {
     const outputs: StoredOutput[] = [];
     for (const o of a.outputs) {
       const bytes = o.payload.kind === "Bytes" ? o.payload.value : await readFile(o.payload.value);
-      outputs.push({ name: o.name, blob: await this.#blobs.put(bytes), size: bytes.length });
+      outputs.push({ name: o.name, blob: await this.#store.put(bytes), size: bytes.length });
     }
     if (this.#index.artifacts.has(directKey(key))) return "AlreadyExists";
     const now = this.#now();
@@ -769,10 +1091,10 @@ export class CompileEngine {
       this.#touched = false;
       this.#lastFlush = Date.now();
       const text = this.#index.serialize(this.#files.entries(), this.#compilers.entries());
-      await mkdir(this.#tmpDir, { recursive: true });
+      await mkdir(this.#tmpDir, { recursive: true, mode: 0o700 });
       const tmp = join(this.#tmpDir, `index-${tmpSuffix()}.json`);
       try {
-        await writeFile(tmp, text);
+        await writeFile(tmp, text, { mode: 0o600 });
         await rename(tmp, this.#indexPath);
       } catch (e) {
         this.#dirty = true;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "../_harness.ts";
 import { BlobStore, writeFileAtomicSync } from "../../src/daemon/cache/store.ts";
-import { type ArtifactEntry, ArtifactIndex } from "../../src/daemon/cache/index.ts";
+import { type ArtifactEntry, ArtifactIndex, validEntry } from "../../src/daemon/cache/index.ts";
 import { FileHashCache, KeyHasher, sha256Hex } from "../../src/daemon/hash.ts";
 import { Semaphore } from "../../src/daemon/compiler/run.ts";
 import { CompileEngine } from "../../src/daemon/engine.ts";
@@ -93,27 +93,46 @@ function entry(
   };
 }
 
+const C = "c".repeat(64);
+const D = "d".repeat(64);
+const B1 = "1".repeat(64);
+const B2 = "2".repeat(64);
+
 test("ArtifactIndex keeps MRU order per context, evicts LRU, and round-trips JSON", () => {
   const idx = new ArtifactIndex();
-  idx.add(entry("k1", "c", "b1", 10, 1));
-  idx.add(entry("k2", "c", "b2", 10, 2));
-  idx.add(entry("k3", "d", "b1", 10, 3)); // shares blob b1
-  assert.deepEqual(idx.contexts.get("c"), ["k2", "k1"]);
+  idx.add(entry("k1", C, B1, 10, 1));
+  idx.add(entry("k2", C, B2, 10, 2));
+  idx.add(entry("k3", D, B1, 10, 3)); // shares blob B1
+  assert.deepEqual(idx.contexts.get(C), ["k2", "k1"]);
   idx.touch(idx.artifacts.get("k1")!, 4);
-  assert.deepEqual(idx.contexts.get("c"), ["k1", "k2"]);
+  assert.deepEqual(idx.contexts.get(C), ["k1", "k2"]);
   assert.equal(idx.totalSize, 30);
   assert.equal(idx.fileCount, 1);
   const copy = new ArtifactIndex();
   copy.load(idx.serialize([], []));
-  assert.deepEqual(copy.contexts.get("c"), ["k1", "k2"]);
+  assert.deepEqual(copy.contexts.get(C), ["k1", "k2"]);
   assert.deepEqual(copy.artifacts.get("k3")!.stderr, new Uint8Array([2, 3]));
   const { blobs, evicted } = idx.evictTo(20);
   assert.equal(evicted, 1);
-  assert.deepEqual(blobs, ["b2"]); // k2 was least recently used
+  assert.deepEqual(blobs, [B2]); // k2 was least recently used
   const more = idx.evictTo(0);
   assert.equal(more.evicted, 2);
-  assert.deepEqual(more.blobs.sort(), ["b1"]);
+  assert.deepEqual(more.blobs.sort(), [B1]);
   assert.equal(idx.totalSize, 0);
+});
+
+test("ArtifactIndex.load() drops tampered entries (traversal blob names, relative inputs)", () => {
+  const idx = new ArtifactIndex();
+  idx.add(entry("good", C, B1, 10, 1));
+  idx.add(entry("evil", C, "../../../../etc/passwd", 10, 2));
+  const rel = entry("rel", D, B2, 10, 3);
+  rel.inputs = [["../a.c", "h"]];
+  idx.add(rel);
+  const copy = new ArtifactIndex();
+  copy.load(idx.serialize([], []));
+  assert.deepEqual([...copy.artifacts.keys()], ["good"]);
+  assert.equal(validEntry({ ...entry("x", C, B1, 1, 1), stdout: "", stderr: "" }), true);
+  assert.equal(validEntry({ ...entry("x", "zz", B1, 1, 1), stdout: "", stderr: "" }), false);
 });
 
 test("Semaphore admits at most N holders, FIFO", async () => {

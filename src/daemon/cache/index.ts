@@ -13,6 +13,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { CompilerIdentityRecord, FileRecord } from "../hash.ts";
+import type { ProbeGroup } from "../compiler/includes.ts";
 
 /** One stored output of an artifact. */
 export interface StoredOutput {
@@ -42,10 +43,49 @@ export interface ArtifactEntry {
   lastUse: number;
   /** How long the compile took (ms); time saved per hit is this minus the hit. */
   compileMs: number;
+  /** Negative (and positive) include entries checked on every hit. */
+  probes?: ProbeGroup[];
+  /** `__DATE__` value the object embeds (the entry is valid only that day), or null. */
+  date?: string | null;
+  /** Files using `__TIMESTAMP__` with their mtime (ms) at store time. */
+  stamps?: [string, number][];
+  /** The printed make targets of the stored depfile, when one is stored. */
+  depTargets?: string[];
+  /** Depfile printer to re-target with (`gcc` or `clang`). */
+  flavor?: string;
 }
 
 /** Version of the persisted index format. */
-export const INDEX_VERSION = 1;
+export const INDEX_VERSION = 2;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * True when `e` is an entry this store could have written: blob names are
+ * the store's own SHA-256 hex digests, sizes are sane, paths are absolute.
+ * A tampered index can then never name a file outside the cache root.
+ */
+export function validEntry(e: unknown): boolean {
+  if (typeof e !== "object" || e === null) return false;
+  const a = e as Record<string, unknown>;
+  if (typeof a.key !== "string" || a.key.length === 0 || a.key.length > 4096) return false;
+  if (a.context !== null && (typeof a.context !== "string" || !HEX64.test(a.context))) return false;
+  if (!Array.isArray(a.outputs) || !Array.isArray(a.inputs)) return false;
+  for (const o of a.outputs) {
+    if (typeof o !== "object" || o === null) return false;
+    const out = o as Record<string, unknown>;
+    if (typeof out.blob !== "string" || !HEX64.test(out.blob)) return false;
+    if (typeof out.name !== "string" || !Number.isSafeInteger(out.size)) return false;
+  }
+  for (const i of a.inputs) {
+    if (!Array.isArray(i) || typeof i[0] !== "string" || typeof i[1] !== "string") return false;
+    if (!i[0].startsWith("/") && !/^[A-Za-z]:[\\/]/.test(i[0])) return false;
+  }
+  for (const f of ["size", "created", "lastUse", "exitCode"]) {
+    if (!Number.isSafeInteger(a[f])) return false;
+  }
+  return typeof a.stdout === "string" && typeof a.stderr === "string";
+}
 
 /** Most entries kept per context (older ones are dropped when exceeded). */
 export const MAX_ENTRIES_PER_CONTEXT = 16;
@@ -235,6 +275,13 @@ export class ArtifactIndex {
     if (p.format !== "zccache-ts-index" || p.version !== INDEX_VERSION) {
       throw new Error(`Unsupported index format ${String(p.format)} v${String(p.version)}`);
     }
+    if (!Array.isArray(p.artifacts) || !Array.isArray(p.contexts)) {
+      throw new Error("index has no artifact list");
+    }
+    p.artifacts = p.artifacts.filter((a) => validEntry(a));
+    p.contexts = p.contexts.filter((c) => Array.isArray(c) && Array.isArray(c[1]));
+    if (!Array.isArray(p.files)) p.files = [];
+    if (!Array.isArray(p.compilers)) p.compilers = [];
     const order = new Map<string, number>();
     for (const [, keys] of p.contexts) keys.forEach((k, i) => order.set(k, i));
     // Re-add oldest first per context so MRU order is rebuilt by unshift.

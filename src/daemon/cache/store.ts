@@ -31,6 +31,7 @@ export class BlobStore {
 
   /** Path of the blob with this hash. */
   pathOf(hash: string): string {
+    if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`Invalid blob name ${JSON.stringify(hash)}`);
     return join(this.dir, hash.slice(0, 2), hash);
   }
 
@@ -60,6 +61,7 @@ export class BlobStore {
   /** The blob's bytes if present and intact (hash re-verified), else null. */
   readVerified(hash: string): Uint8Array | null {
     let bytes: Uint8Array;
+    if (!/^[0-9a-f]{64}$/.test(hash)) return null;
     try {
       const buf = readFileSync(this.pathOf(hash));
       bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength); // not a Buffer
@@ -71,6 +73,7 @@ export class BlobStore {
 
   /** Delete one blob (missing is fine). */
   removeSync(hash: string): void {
+    if (!/^[0-9a-f]{64}$/.test(hash)) return;
     rmSync(this.pathOf(hash), { force: true });
   }
 

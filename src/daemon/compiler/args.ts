@@ -122,6 +122,19 @@ const NON_CACHEABLE_EXACT: Record<string, string> = {
   "-fcxx-modules": "clang modules cache",
   "--precompile": "module precompilation",
   "-fsave-optimization-record": "optimization record side output",
+  "-ivfsoverlay": "virtual file system overlay (-ivfsoverlay)",
+  "-include-pch": "precompiled header input (-include-pch)",
+  "-include-pth": "precompiled header input (-include-pth)",
+  "-fpch-preprocess": "precompiled header preprocessing (-fpch-preprocess)",
+  "-fprofile-use": "profile data named after the output (-fprofile-use without a file)",
+  "-fprofile-instr-use": "implicit profile data file (-fprofile-instr-use)",
+  "-MV": "NMake depfile format (-MV)",
+  "-MG": "missing headers treated as generated (-MG)",
+  "-frewrite-includes": "rewritten includes",
+  "-fcoverage-mapping": "coverage mapping embeds paths",
+  "-fprofile-instr-generate": "profile path embedded (-fprofile-instr-generate)",
+  "-fdebug-compilation-dir": "compilation directory option",
+  "-gen-cdb-fragment-path": "compilation database side output",
 };
 
 /** Flag prefixes that are never cacheable, with the reason. */
@@ -133,18 +146,32 @@ const NON_CACHEABLE_PREFIX: [string, string][] = [
   ["-fdump-", "compiler dump side output (-fdump-*)"],
   ["-fcallgraph-info", "call graph side output (-fcallgraph-info)"],
   ["-fprofile-generate", "profile path embedded (-fprofile-generate)"],
-  ["-fprofile-use", "untracked profile input (-fprofile-use)"],
-  ["-fprofile-instr-use", "untracked profile input (-fprofile-instr-use)"],
-  ["-fprofile-sample-use", "untracked profile input (-fprofile-sample-use)"],
-  ["-fauto-profile", "untracked profile input (-fauto-profile)"],
-  ["-fplugin", "untracked compiler plugin (-fplugin)"],
-  ["-specs", "untracked specs file (-specs)"],
-  ["-Wp,", "options passed straight to the preprocessor (-Wp,)"],
   ["-fmodules-cache-path", "clang modules cache"],
   ["-fmodule-file", "clang module input"],
   ["-fsave-optimization-record", "optimization record side output"],
   ["-foptimization-record-file", "optimization record side output"],
   ["-fsanitize-coverage-", "coverage side output"],
+  ["-ivfsoverlay", "virtual file system overlay (-ivfsoverlay)"],
+  ["-include-pch", "precompiled header input (-include-pch)"],
+  ["--embed-dir", "embedded resource directory (--embed-dir)"],
+  ["-fmodule-map-file", "clang module map input"],
+  ["-fmodules", "clang modules"],
+  ["-fprofile-instr-generate", "profile path embedded (-fprofile-instr-generate)"],
+  ["-fcs-profile-generate", "profile path embedded (-fcs-profile-generate)"],
+  ["-fdebug-compilation-dir", "compilation directory option"],
+  ["-fcoverage-compilation-dir", "compilation directory option"],
+  ["-gen-cdb-fragment-path", "compilation database side output"],
+  ["-fstack-usage", "stack usage side output (-fstack-usage)"],
+  ["-ftest-coverage", "coverage side output (-ftest-coverage)"],
+  ["-fprofile-arcs", "coverage side output (-fprofile-arcs)"],
+  ["-fprofile-update", "coverage side output"],
+  ["-fprofile-note", "coverage side output"],
+  ["-fprofile-dir", "coverage side output"],
+  ["-fprofile-abs-path", "coverage side output"],
+  ["-fbranch-probabilities", "profile data named after the output"],
+  ["-fdiagnostics-format=sarif-file", "diagnostics side output"],
+  ["-fdiagnostics-format=json-file", "diagnostics side output"],
+  ["-fsave-optimization-record", "optimization record side output"],
 ];
 
 /** Source file extensions GCC and Clang compile with `-c`. */
@@ -172,14 +199,42 @@ const SOURCE_EXTENSIONS = new Set([
 ]);
 
 /** Argument roles recorded by the parser (index-aligned with the args). */
-const Role = {
+export const Role = {
   Other: 0,
+  /** `-o X` / `-oX` (both argument slots). */
   Output: 1,
+  /** `-MF X` / `-MFX`. */
   DepfilePath: 2,
+  /** `-MD`, `-MMD`, `-MP`. */
   DepFlag: 3,
   Source: 4,
+  /** `-MT X` / `-MQ X` (both slots) and the joined forms. */
+  DepTarget: 5,
+  /** `-Wp,-MD,file` / `-Wp,-MMD,file`. */
+  WpDeps: 6,
 } as const;
-type Role = typeof Role[keyof typeof Role];
+/** One of {@link Role}. */
+export type Role = typeof Role[keyof typeof Role];
+
+/** A dependency-file target from `-MT` (raw) or `-MQ` (make-quoted). */
+export interface DepTargetSpec {
+  quote: boolean;
+  value: string;
+}
+
+/** What the user asked for in the way of a depfile. */
+export interface DepRequest {
+  /** `MD`: every header; `MMD`: no system headers. */
+  style: "MD" | "MMD";
+  /** `flags`: `-MD`/`-MMD` on the command line; `wp`: `-Wp,-MD,file`. */
+  via: "flags" | "wp";
+  /** Explicit depfile path (`-MF`, or the `-Wp,` file), else null. */
+  mf: string | null;
+  /** `-MT`/`-MQ` targets in command-line order (empty: the default target). */
+  targets: DepTargetSpec[];
+  /** `-MP`: phony targets for each header. */
+  phony: boolean;
+}
 
 /** One translation unit of a cacheable invocation. */
 export interface CompileUnit {
@@ -204,10 +259,28 @@ export interface CacheableInvocation {
   explicitOutput: boolean;
   /** The user asked for a depfile (`-MD` or `-MMD`). */
   userDeps: boolean;
+  /** The user's depfile request, or null. */
+  deps: DepRequest | null;
   /** True when the working directory can change the result (see {@link parseInvocation}). */
   cwdRelevant: boolean;
   /** Role of every expanded argument. */
   roles: Role[];
+  /** The object records the whole command line (clang `-frecord-command-line` and kin). */
+  recordsCommandLine: boolean;
+  /** The last colour option the user gave (`-fdiagnostics-color=...`, ...), or null. */
+  colorChoice: string | null;
+  /** Files named by options that the compiler reads (ignore lists, profiles, specs, plugins). */
+  inputFiles: string[];
+  /** Debug info requested (`-g*` other than `-g0`). */
+  debug: boolean;
+  /** `-fdebug-prefix-map=`/`-ffile-prefix-map=` pairs (OLD, NEW), in order. */
+  prefixMaps: [string, string][];
+  /** The last `-x` language, or null. */
+  lang: string | null;
+  /** `-include`/`-imacros` files as written (searched from the cwd first). */
+  forcedIncludes: string[];
+  /** `-nostdinc` and kin were given (informational). */
+  nostdinc: boolean;
 }
 
 /** A parsed invocation the cache passes through. */
@@ -237,6 +310,54 @@ function replaceExtension(p: string, ext: string): string {
   return (e ? p.slice(0, -e.length) : p) + ext;
 }
 
+/** Options (joined with `=`) whose value is a file the compiler reads. */
+const INPUT_FILE_OPTIONS = [
+  "-fsanitize-ignorelist=",
+  "-fsanitize-blacklist=",
+  "-fsanitize-system-ignorelist=",
+  "-fprofile-use=",
+  "-fprofile-instr-use=",
+  "-fprofile-sample-use=",
+  "-fauto-profile=",
+  "-fprofile-list=",
+  "-fxray-attr-list=",
+  "-fxray-always-instrument=",
+  "-fxray-never-instrument=",
+  "-specs=",
+  "--specs=",
+  "-fplugin=",
+];
+
+/** Options that make the object record the full command line. */
+const RECORD_COMMAND_LINE = new Set([
+  "-frecord-command-line",
+  "-grecord-command-line",
+  "-frecord-gcc-switches",
+]);
+const NO_RECORD_COMMAND_LINE = new Set([
+  "-fno-record-command-line",
+  "-gno-record-command-line",
+  "-fno-record-gcc-switches",
+]);
+
+/** Colour options of gcc and clang. */
+function isColorOption(a: string): boolean {
+  return a.startsWith("-fdiagnostics-color") || a === "-fno-diagnostics-color" ||
+    a === "-fcolor-diagnostics" || a === "-fno-color-diagnostics" ||
+    a.startsWith("-fansi-escape-codes");
+}
+
+/** `-Wa,`/`-Xassembler` options that write files the cache cannot capture. */
+function assemblerSideOutput(opts: string[]): string | null {
+  for (const o of opts) {
+    if (/^-a[a-z]*=/.test(o)) return `assembler listing file (${o})`;
+    if (o === "--MD" || o.startsWith("--MD=")) return "assembler depfile (--MD)";
+    if (o === "-o") return "assembler output override";
+    if (o.startsWith("--gdwarf-cie") || o.startsWith("-Map")) return `assembler side output (${o})`;
+  }
+  return null;
+}
+
 /**
  * Parse an (already `@file`-expanded) GCC/Clang argument list.
  *
@@ -263,11 +384,21 @@ export function parseInvocation(args: readonly string[]): Invocation {
   const sources: { source: string; index: number }[] = [];
   let hasC = false;
   let output: string | null = null;
-  let depStyle = false;
+  let depStyle: "MD" | "MMD" | null = null;
+  let depVia: "flags" | "wp" = "flags";
   let explicitMf: string | null = null;
+  const targets: DepTargetSpec[] = [];
+  let phony = false;
   let lang: string | null = null;
   let cwdRelevant = false;
   let positionalOnly = false;
+  let records = false;
+  let colorChoice: string | null = null;
+  const inputFiles: string[] = [];
+  let debug = false;
+  const prefixMaps: [string, string][] = [];
+  const forcedIncludes: string[] = [];
+  let nostdinc = false;
 
   const nc = (reason: string): NonCacheableInvocation => ({ kind: "non_cacheable", reason });
 
@@ -317,20 +448,27 @@ export function parseInvocation(args: readonly string[]): Invocation {
     }
     // Dependency-file flags.
     if (a === "-MD" || a === "-MMD") {
-      depStyle = true;
+      if (depStyle === null || a === "-MD") depStyle = a === "-MD" ? "MD" : "MMD";
       roles[i] = Role.DepFlag;
       continue;
     }
-    if (a === "-MP" || a === "-MG") {
+    if (a === "-MP") {
+      phony = true;
       roles[i] = Role.DepFlag;
       continue;
     }
-    if (a === "-MF" || a === "-MT" || a === "-MQ") {
+    if (a === "-MF") {
       if (i + 1 >= args.length) return nc(`${a} without a value`);
-      const role = a === "-MF" ? Role.DepfilePath : Role.DepFlag;
-      if (a === "-MF") explicitMf = args[i + 1];
-      roles[i] = role;
-      roles[++i] = role;
+      explicitMf = args[i + 1];
+      roles[i] = Role.DepfilePath;
+      roles[++i] = Role.DepfilePath;
+      continue;
+    }
+    if (a === "-MT" || a === "-MQ") {
+      if (i + 1 >= args.length) return nc(`${a} without a value`);
+      targets.push({ quote: a === "-MQ", value: args[i + 1] });
+      roles[i] = Role.DepTarget;
+      roles[++i] = Role.DepTarget;
       continue;
     }
     if (a.startsWith("-MF")) {
@@ -339,8 +477,25 @@ export function parseInvocation(args: readonly string[]): Invocation {
       continue;
     }
     if (a.startsWith("-MT") || a.startsWith("-MQ")) {
-      roles[i] = Role.DepFlag;
+      targets.push({ quote: a.startsWith("-MQ"), value: a.slice(3) });
+      roles[i] = Role.DepTarget;
       continue;
+    }
+    if (a.startsWith("-Wp,")) {
+      const parts = a.slice(4).split(",");
+      if ((parts[0] === "-MD" || parts[0] === "-MMD") && parts.length === 2 && parts[1] !== "") {
+        depStyle = parts[0] === "-MD" ? "MD" : "MMD";
+        depVia = "wp";
+        explicitMf = parts[1];
+        roles[i] = Role.WpDeps;
+        continue;
+      }
+      return nc("options passed straight to the preprocessor (-Wp,)");
+    }
+    if (a.startsWith("-Wa,") || a === "-Xassembler") {
+      const opts = a === "-Xassembler" ? [args[i + 1] ?? ""] : a.slice(4).split(",");
+      const side = assemblerSideOutput(opts);
+      if (side !== null) return nc(side);
     }
     // Language.
     if (a === "-x") {
@@ -353,6 +508,33 @@ export function parseInvocation(args: readonly string[]): Invocation {
       const v = a.slice(2);
       lang = v === "none" ? null : v;
       continue;
+    }
+    if (RECORD_COMMAND_LINE.has(a)) records = true;
+    else if (NO_RECORD_COMMAND_LINE.has(a)) records = false;
+    if (isColorOption(a)) colorChoice = a;
+    if (a === "-nostdinc" || a === "-nostdinc++" || a === "-nostdlibinc") nostdinc = true;
+    if (a.startsWith("-g")) debug = a !== "-g0";
+    if (a.startsWith("-fdebug-prefix-map=") || a.startsWith("-ffile-prefix-map=")) {
+      const v = a.slice(a.indexOf("=") + 1);
+      const eq = v.lastIndexOf("=");
+      if (eq > 0) prefixMaps.push([v.slice(0, eq), v.slice(eq + 1)]);
+    }
+    for (const opt of INPUT_FILE_OPTIONS) {
+      if (a.startsWith(opt)) {
+        const v = a.slice(opt.length);
+        if (v === "") return nc(`${opt} without a file`);
+        inputFiles.push(v);
+        if (isRelativePath(v)) cwdRelevant = true;
+        break;
+      }
+    }
+    if (a === "-include" || a === "-imacros") {
+      const v = args[i + 1];
+      if (v !== undefined) forcedIncludes.push(v);
+    } else if (a.startsWith("-include") && a.length > 8 && !a.startsWith("-include-")) {
+      forcedIncludes.push(a.slice(8));
+    } else if (a.startsWith("--include=")) {
+      forcedIncludes.push(a.slice(10));
     }
     if (a.startsWith("-g") && a !== "-g0") cwdRelevant = true;
     // Path-valued options, joined or separate.
@@ -379,6 +561,16 @@ export function parseInvocation(args: readonly string[]): Invocation {
   if (sources.length === 0) return nc("no source file");
   if (sources.length > 1 && output !== null) return nc("multiple sources with -o");
   if (sources.length > 1 && explicitMf !== null) return nc("multiple sources with -MF");
+  if (depStyle === null && (explicitMf !== null || targets.length > 0 || phony)) {
+    // -MF/-MT/-MP without -MD/-MMD do nothing for a -c compile; key them as plain args.
+    for (let i = 0; i < roles.length; i++) {
+      if (roles[i] === Role.DepfilePath || roles[i] === Role.DepTarget) roles[i] = Role.Other;
+      if (roles[i] === Role.DepFlag) roles[i] = Role.Other;
+    }
+    explicitMf = null;
+    targets.length = 0;
+    phony = false;
+  }
 
   const units: CompileUnit[] = [];
   const seen = new Set<string>();
@@ -386,7 +578,7 @@ export function parseInvocation(args: readonly string[]): Invocation {
     const out = output ?? replaceExtension(basename(s.source), ".o");
     if (seen.has(out)) return nc("two sources share a default output");
     seen.add(out);
-    const userDepfile = depStyle ? (explicitMf ?? replaceExtension(out, ".d")) : null;
+    const userDepfile = depStyle !== null ? (explicitMf ?? replaceExtension(out, ".d")) : null;
     units.push({ source: s.source, sourceIndex: s.index, output: out, userDepfile });
   }
   return {
@@ -394,27 +586,45 @@ export function parseInvocation(args: readonly string[]): Invocation {
     args: [...args],
     units,
     explicitOutput: output !== null,
-    userDeps: depStyle,
+    userDeps: depStyle !== null,
+    deps: depStyle === null
+      ? null
+      : { style: depStyle, via: depVia, mf: explicitMf, targets: [...targets], phony },
     cwdRelevant,
     roles,
+    recordsCommandLine: records,
+    colorChoice,
+    inputFiles,
+    debug,
+    prefixMaps,
+    lang,
+    forcedIncludes,
+    nostdinc,
   };
 }
 
 /**
  * The arguments that go into the context key of one unit: every argument in
- * order except the output path (kept when the user's depfile names it as the
- * make target), the depfile path, and the other units' sources.
+ * order except the output path, the depfile path, the depfile targets and the
+ * other units' sources. Output paths are not key material (a hit restores to
+ * whatever `-o`/`-MF`/`-MT` the request names), except when the object
+ * records the command line (`recordsCommandLine`): then every argument is.
  */
 export function keyArgsForUnit(inv: CacheableInvocation, unit: CompileUnit): string[] {
   const out: string[] = [];
   for (let i = 0; i < inv.args.length; i++) {
     const role = inv.roles[i];
-    if (role === Role.DepfilePath) continue;
-    if (role === Role.Output && !inv.userDeps) continue;
     if (role === Role.Source && i !== unit.sourceIndex) continue;
+    if (!inv.recordsCommandLine) {
+      if (role === Role.DepfilePath || role === Role.Output || role === Role.DepTarget) continue;
+      if (role === Role.WpDeps) {
+        out.push(inv.args[i].slice(0, inv.args[i].lastIndexOf(",")));
+        continue;
+      }
+    }
     out.push(inv.args[i]);
   }
-  if (inv.userDeps && !inv.explicitOutput) out.push(`\0default-output=${unit.output}`);
+  if (inv.recordsCommandLine && !inv.explicitOutput) out.push(`\0default-output=${unit.output}`);
   return out;
 }
 
@@ -427,6 +637,123 @@ export function compileArgsForUnit(inv: CacheableInvocation, unit: CompileUnit):
   for (let i = 0; i < inv.args.length; i++) {
     if (inv.roles[i] === Role.Source && i !== unit.sourceIndex) continue;
     out.push(inv.args[i]);
+  }
+  return out;
+}
+
+/** Options a private run controls: what to put in place of the user's outputs. */
+export interface PrivateRunPaths {
+  /** Where the compiler writes the object. */
+  object: string;
+  /** Where the compiler writes the depfile (when one is written). */
+  depfile: string;
+  /** Append `-MD -MF depfile` when the user asked for no depfile (clang). */
+  injectDeps: boolean;
+}
+
+/**
+ * The argument list of a private run of one unit: the user's arguments with
+ * the object written to `paths.object`, the user's depfile (if any) written
+ * to `paths.depfile` with the same targets the user's command would give it,
+ * and the other units' sources removed.
+ */
+export function privateRunArgs(
+  inv: CacheableInvocation,
+  unit: CompileUnit,
+  paths: PrivateRunPaths,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < inv.args.length; i++) {
+    const role = inv.roles[i];
+    const a = inv.args[i];
+    if (role === Role.Source && i !== unit.sourceIndex) continue;
+    if (role === Role.Output || role === Role.DepfilePath || role === Role.DepTarget) continue;
+    if (role === Role.WpDeps) {
+      out.push(`${a.slice(0, a.lastIndexOf(","))},${paths.depfile}`);
+      continue;
+    }
+    out.push(a);
+  }
+  out.push("-o", paths.object);
+  const deps = inv.deps;
+  if (deps !== null && deps.via === "flags") {
+    out.push("-MF", paths.depfile);
+    if (deps.targets.length === 0) out.push("-MQ", unit.output);
+    for (const t of deps.targets) out.push(t.quote ? "-MQ" : "-MT", t.value);
+  } else if (deps === null && paths.injectDeps) {
+    out.push("-MD", "-MF", paths.depfile);
+  }
+  return out;
+}
+
+/**
+ * Arguments of a dependency-discovery run (`-M -MF file`, preprocessing
+ * only): the unit's arguments without outputs and dependency options.
+ */
+export function discoveryArgs(
+  inv: CacheableInvocation,
+  unit: CompileUnit,
+  depfile: string,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < inv.args.length; i++) {
+    const role = inv.roles[i];
+    if (role === Role.Source && i !== unit.sourceIndex) continue;
+    if (role !== Role.Other && role !== Role.Source) continue;
+    if (inv.args[i] === "-c") continue;
+    out.push(inv.args[i]);
+  }
+  out.push("-M", "-MF", depfile);
+  return out;
+}
+
+/**
+ * Arguments that shape the include search path (for the `-E -v` probe):
+ * the user's arguments without outputs, dependency options, sources,
+ * forced includes and `-c`.
+ */
+export function searchPathArgs(inv: CacheableInvocation): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < inv.args.length; i++) {
+    const role = inv.roles[i];
+    if (role !== Role.Other) continue;
+    const a = inv.args[i];
+    if (a === "-c") continue;
+    if (a === "-include" || a === "-imacros") {
+      i++;
+      continue;
+    }
+    if (a.startsWith("-include") || a.startsWith("--include=")) continue;
+    if (a === "-x") {
+      i++;
+      continue;
+    }
+    if (a.startsWith("-x")) continue;
+    out.push(a);
+  }
+  return out;
+}
+
+/** The make target text of a depfile for this unit, as the compiler prints it. */
+export function depTargetText(inv: CacheableInvocation, unit: CompileUnit): string[] {
+  const deps = inv.deps;
+  if (deps === null) return [];
+  if (deps.via === "wp") return [makeQuote(replaceExtension(basename(unit.source), ".o"))];
+  if (deps.targets.length === 0) return [makeQuote(unit.output)];
+  return deps.targets.map((t) => t.quote ? makeQuote(t.value) : t.value);
+}
+
+/** Make quoting as gcc's `munge` and clang's `QuoteTarget` do it. */
+export function makeQuote(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === " " || c === "\t") {
+      for (let j = i - 1; j >= 0 && s[j] === "\\"; j--) out += "\\";
+      out += "\\";
+    } else if (c === "$") out += "$";
+    else if (c === "#") out += "\\";
+    out += c;
   }
   return out;
 }

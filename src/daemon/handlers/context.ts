@@ -18,6 +18,8 @@ export interface BackendCompileRequest {
   env: Record<string, string>;
   stdin: Uint8Array;
   signal?: AbortSignal;
+  /** PID of the client process (its umask and terminal shape the outputs). */
+  clientPid?: number;
 }
 
 /**

@@ -179,6 +179,7 @@ async function runCompile(
       env: compileEnv(input.env, session?.privateEnv ?? []),
       stdin: input.stdin,
       signal,
+      clientPid: session?.clientPid,
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -1,0 +1,185 @@
+/**
+ * The one place that says what is in a cache key.
+ *
+ * - **Context key** (`zccache-ts-context-v2`): everything known before the
+ *   compile runs: the driver's family and flavor, the invoked name, the
+ *   compiler binary's content hash, the key arguments (output, depfile and
+ *   target paths excluded unless the object records the command line), the
+ *   cwd where it matters, whether diagnostics are coloured, and the
+ *   allow-listed environment ({@link KEY_ENV_VARS}, present or absent).
+ * - **Artifact key** (`zccache-ts-artifact-v2`): the context key plus the
+ *   sorted (path, content hash) of every input the compile read.
+ * - **Validity beyond inputs** (checked on every hit, see {@link TimeRule}):
+ *   `__DATE__` binds an entry to the day it was made (in the client's time
+ *   zone), `__TIMESTAMP__` to the mtime of each file using it, `__TIME__`
+ *   is never stored (unless `SOURCE_DATE_EPOCH` pins all three); negative
+ *   include entries (`compiler/includes.ts`) bind it to the candidates that
+ *   did not exist.
+ *
+ * @module
+ */
+import { readlinkSync } from "node:fs";
+import { KeyHasher } from "../hash.ts";
+import type { ScanInfo } from "../compiler/includes.ts";
+
+/** Environment variables that go into the context key. */
+export const KEY_ENV_VARS: readonly string[] = [
+  "CPATH",
+  "C_INCLUDE_PATH",
+  "CPLUS_INCLUDE_PATH",
+  "OBJC_INCLUDE_PATH",
+  "LIBRARY_PATH",
+  "SOURCE_DATE_EPOCH",
+  "SDKROOT",
+  "MACOSX_DEPLOYMENT_TARGET",
+  "LANG",
+  "LC_ALL",
+  "LC_MESSAGES",
+  "LC_CTYPE",
+  "GCC_EXEC_PREFIX",
+  "COMPILER_PATH",
+  "CCC_OVERRIDE_OPTIONS",
+  "GCC_COMPARE_DEBUG",
+  "GCC_COLORS",
+  "GCC_URLS",
+  "TERM_URLS",
+];
+
+/** Allow-listed variables whose value is a path list. */
+export const PATH_ENV_VARS: ReadonlySet<string> = new Set([
+  "CPATH",
+  "C_INCLUDE_PATH",
+  "CPLUS_INCLUDE_PATH",
+  "OBJC_INCLUDE_PATH",
+  "LIBRARY_PATH",
+  "GCC_EXEC_PREFIX",
+  "COMPILER_PATH",
+]);
+
+/** Fields of a context key, in order. */
+export interface ContextFields {
+  family: string;
+  flavor: string;
+  invokedName: string;
+  compilerHash: string;
+  /** The cwd, or null when it cannot change the result. */
+  cwd: string | null;
+  colored: boolean;
+  env: Record<string, string>;
+  args: readonly string[];
+  /** Driver-specific extra fields (e.g. the base-dir rewrite). */
+  extra?: readonly string[];
+}
+
+/** Hex context key of one unit. */
+export function contextKey(f: ContextFields): string {
+  const h = new KeyHasher("zccache-ts-context-v2");
+  h.field(f.family).field(f.flavor).field(f.invokedName).field(f.compilerHash);
+  h.field(f.cwd === null ? "cwd-independent" : `cwd=${f.cwd}`);
+  h.field(f.colored ? "color" : "no-color");
+  for (const name of KEY_ENV_VARS) {
+    const v = f.env[name];
+    h.field(v === undefined ? `${name}\0unset` : `${name}=${v}`);
+  }
+  for (const e of f.extra ?? []) h.field(e);
+  h.field("args");
+  for (const a of f.args) h.field(a);
+  return h.hex();
+}
+
+/** Whether a relative path in an allow-listed path variable makes the cwd matter. */
+export function envNeedsCwd(env: Record<string, string>): boolean {
+  for (const name of PATH_ENV_VARS) {
+    const v = env[name];
+    if (v !== undefined && v.split(":").some((p) => p !== "" && !p.startsWith("/"))) return true;
+  }
+  return false;
+}
+
+/** Hex artifact key: the context key and the sorted (path, hash) inputs. */
+export function artifactKey(ctx: string, inputs: readonly [string, string][]): string {
+  const ak = new KeyHasher("zccache-ts-artifact-v2").field(ctx);
+  for (const [p, hash] of inputs) ak.field(p).field(hash);
+  return ak.hex();
+}
+
+/** What the time macros found in a compile's inputs require of its entry. */
+export type TimeRule =
+  | { store: false; reason: string }
+  | {
+    store: true;
+    /** `__DATE__` as the compiler would expand it now, or null when unused. */
+    date: string | null;
+    /** Files using `__TIMESTAMP__` (their mtime is checked on every hit). */
+    stampFiles: string[];
+  };
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+let systemZone: string | null | undefined;
+
+/** The IANA zone of /etc/localtime, or null. */
+function localZone(): string | null {
+  if (systemZone !== undefined) return systemZone;
+  systemZone = null;
+  try {
+    const link = readlinkSync("/etc/localtime");
+    const at = link.indexOf("zoneinfo/");
+    if (at >= 0) systemZone = link.slice(at + 9);
+  } catch {
+    systemZone = "UTC";
+  }
+  return systemZone;
+}
+
+/**
+ * `__DATE__` ("Mmm dd yyyy", day space-padded) for a compile with this
+ * environment at `nowMs`, or null when the client's time zone cannot be
+ * known (then a `__DATE__` compile is not stored).
+ */
+export function compileDate(env: Record<string, string>, nowMs: number): string | null {
+  let zone: string | null;
+  const tz = env.TZ;
+  if (tz === undefined || tz === "") zone = localZone();
+  else zone = tz.startsWith(":") ? tz.slice(1) : tz;
+  if (zone === null) return null;
+  let parts: Intl.DateTimeFormatPart[];
+  try {
+    parts = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+    }).formatToParts(new Date(nowMs));
+  } catch {
+    return null; // a POSIX TZ string Intl does not know
+  }
+  const get = (t: string): number => Number(parts.find((p) => p.type === t)?.value);
+  const day = get("day");
+  return `${MONTHS[get("month") - 1]} ${day < 10 ? " " : ""}${day} ${get("year")}`;
+}
+
+/** Decide what the time macros in `scans` mean for storing the compile. */
+export function timeRule(
+  files: readonly string[],
+  scans: ReadonlyMap<string, ScanInfo>,
+  env: Record<string, string>,
+  nowMs: number,
+): TimeRule {
+  if (env.SOURCE_DATE_EPOCH !== undefined && /^\d+$/.test(env.SOURCE_DATE_EPOCH)) {
+    return { store: true, date: null, stampFiles: [] }; // all three are pinned
+  }
+  let date: string | null = null;
+  const stampFiles: string[] = [];
+  for (const f of files) {
+    const s = scans.get(f);
+    if (!s) continue;
+    if (s.time) return { store: false, reason: `__TIME__ used in ${f}` };
+    if (s.date && date === null) {
+      date = compileDate(env, nowMs);
+      if (date === null) return { store: false, reason: `__DATE__ with an unknown time zone` };
+    }
+    if (s.timestamp) stampFiles.push(f);
+  }
+  return { store: true, date, stampFiles };
+}

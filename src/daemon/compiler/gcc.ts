@@ -1,0 +1,218 @@
+/**
+ * The gcc/clang driver (gcc, g++, cc, c++, clang, clang++, and emcc/em++ as
+ * clang): argument classification ({@link parseInvocation}), the flavor of
+ * the binary (`--version`, memoised by content hash: `cc` may be clang), and
+ * per unit the key arguments, the private run and where its header list
+ * comes from.
+ *
+ * Private runs: the compiler writes the object and the user's depfile into
+ * the daemon's private directory (`-o`/`-MF` replaced; `-MQ <user -o>` added
+ * when the user named no target, which is the target the compiler would
+ * have printed), so concurrent compiles never see each other's outputs and
+ * nothing injected reaches the object. The complete header list comes from:
+ * the user's own `-MD` depfile; else, with no user depfile, gcc's
+ * `SUNPRO_DEPENDENCIES` (no argument added) or clang's `-MD -MF` (verified
+ * not to change clang's object); else (`-MMD`, which omits system headers)
+ * a separate `-M` preprocessing run beside the compile.
+ *
+ * When the object records its command line (clang `-frecord-command-line`,
+ * `-grecord-command-line`, `-frecord-gcc-switches`), nothing may change:
+ * the compile runs in place with the user's exact arguments and every
+ * argument, outputs included, is key material.
+ *
+ * @module
+ */
+import { lstatSync, statSync } from "node:fs";
+import { basename, dirname } from "node:path";
+import type { CompilerIdentityCache } from "../hash.ts";
+import { envNeedsCwd } from "../cache/key.ts";
+import { CompilerFamily, detectFamily } from "./detect.ts";
+import { expandResponseFiles } from "./response_file.ts";
+import {
+  compileArgsForUnit,
+  depTargetText,
+  discoveryArgs,
+  keyArgsForUnit,
+  parseInvocation,
+  privateRunArgs,
+  resolveArgPath,
+  searchPathArgs,
+} from "./args.ts";
+import { probeLanguage } from "./includes.ts";
+import type {
+  CompilerDriver,
+  DriverPlan,
+  DriverRequest,
+  OutputTarget,
+  ProcessRunner,
+  RunPlan,
+  UnitPlan,
+} from "./driver.ts";
+
+const flavorMemo = new Map<string, Promise<"gcc" | "clang">>();
+
+/** Classify an output path: a writable target, `/dev/null` (discarded), or a reason to pass through. */
+export function classifyOutput(path: string): OutputTarget | string {
+  if (path === "/dev/null") return { path: null };
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st === undefined) {
+    const dir = statSync(dirname(path), { throwIfNoEntry: false });
+    if (!dir || !dir.isDirectory()) return `output directory of ${path} does not exist`;
+    return { path };
+  }
+  if (st.isSymbolicLink()) return `output ${path} is a symbolic link`;
+  if (!st.isFile()) return `output ${path} is not a regular file`;
+  return { path };
+}
+
+/** Would the plain compiler colour its diagnostics for this client? */
+function wouldColor(req: DriverRequest, flavor: "gcc" | "clang"): boolean {
+  if (!req.stderrTty) return false;
+  const term = req.env.TERM;
+  if (term === undefined || term === "" || term === "dumb") return false;
+  if (flavor === "gcc" && req.env.GCC_COLORS === "") return false;
+  return true;
+}
+
+/** The gcc/clang {@link CompilerDriver}. */
+export class GccDriver implements CompilerDriver {
+  readonly family = "gcc-clang";
+  #identities: CompilerIdentityCache;
+  #run: ProcessRunner;
+
+  /** A driver hashing compilers with `identities`, probing with `run`. */
+  constructor(identities: CompilerIdentityCache, run: ProcessRunner) {
+    this.#identities = identities;
+    this.#run = run;
+  }
+
+  /** gcc- and clang-named compilers (see `detectFamily`). */
+  handles(compiler: string): boolean {
+    const f = detectFamily(compiler);
+    return f === CompilerFamily.Gcc || f === CompilerFamily.Clang;
+  }
+
+  /** `gcc` or `clang`, from the binary's `--version` (memoised by its hash). */
+  flavor(compiler: string, hash: string): Promise<"gcc" | "clang"> {
+    let p = flavorMemo.get(hash);
+    if (p === undefined) {
+      const byName = detectFamily(compiler) === CompilerFamily.Clang ? "clang" : "gcc";
+      p = this.#run(compiler, ["--version"], {
+        cwd: "/",
+        env: { PATH: "/usr/bin:/bin", LC_ALL: "C" },
+        stdin: new Uint8Array(),
+      }).then(
+        (r) => {
+          const text = new TextDecoder().decode(r.stdout).toLowerCase();
+          if (text.includes("clang") || text.includes("emscripten")) return "clang";
+          if (text.includes("free software foundation") || text.includes("gcc")) return "gcc";
+          return byName;
+        },
+        () => byName,
+      );
+      flavorMemo.set(hash, p);
+    }
+    return p;
+  }
+
+  /** See {@link CompilerDriver.plan}. */
+  async plan(req: DriverRequest): Promise<DriverPlan> {
+    const { args } = expandResponseFiles(req.args, req.cwd);
+    const inv = parseInvocation(args);
+    if (inv.kind === "non_cacheable") return { kind: "passthrough", reason: inv.reason };
+    if (req.env.DEPENDENCIES_OUTPUT !== undefined || req.env.SUNPRO_DEPENDENCIES !== undefined) {
+      return {
+        kind: "passthrough",
+        reason: "DEPENDENCIES_OUTPUT/SUNPRO_DEPENDENCIES side output",
+      };
+    }
+    const compilerHash = await this.#identities.identity(req.compiler);
+    const flavor = await this.flavor(req.compiler, compilerHash);
+    if (inv.deps?.via === "wp" && flavor === "clang") {
+      return { kind: "passthrough", reason: "clang -Wp,-MD depfile" };
+    }
+    const colored = wouldColor(req, flavor) && inv.colorChoice === null &&
+      !inv.recordsCommandLine;
+    const optionInputs: string[] = [];
+    for (const f of inv.inputFiles) {
+      const abs = resolveArgPath(req.cwd, f);
+      const st = statSync(abs, { throwIfNoEntry: false });
+      if (!st || !st.isFile()) {
+        return { kind: "passthrough", reason: `option input ${f} is not a file` };
+      }
+      optionInputs.push(abs);
+    }
+    const cwdRelevant = inv.cwdRelevant || envNeedsCwd(req.env) || inv.recordsCommandLine;
+    const single = inv.units.length === 1;
+    const base = basename(req.compiler);
+    const cxx = /\+\+|^c\+\+|g\+\+|clang\+\+/.test(base);
+    const units: UnitPlan[] = [];
+    for (const unit of inv.units) {
+      const source = resolveArgPath(req.cwd, unit.source);
+      const object = classifyOutput(resolveArgPath(req.cwd, unit.output));
+      if (typeof object === "string") return { kind: "passthrough", reason: object };
+      let depfile: OutputTarget | null = null;
+      if (unit.userDepfile !== null) {
+        const d = classifyOutput(resolveArgPath(req.cwd, unit.userDepfile));
+        if (typeof d === "string") return { kind: "passthrough", reason: d };
+        depfile = d;
+      }
+      if (inv.recordsCommandLine && (object.path === null || depfile?.path === null)) {
+        return { kind: "passthrough", reason: "command line recorded with a /dev/null output" };
+      }
+      const ext = unit.source.slice(unit.source.lastIndexOf(".") + 1);
+      const rawAssembly = inv.lang === "assembler" || (inv.lang === null && ext === "s");
+      const deps = inv.deps;
+      const unitArgs = single ? args : compileArgsForUnit(inv, unit);
+      const run = (paths: { object: string; depfile: string; discovery: string }): RunPlan => {
+        const env = { ...req.env };
+        if (inv.recordsCommandLine) {
+          const full = deps !== null && deps.style === "MD";
+          return {
+            args: unitArgs,
+            env,
+            headerList: rawAssembly ? "none" : full ? "depfile" : "discovery",
+            discoveryArgs: rawAssembly || full ? null : discoveryArgs(inv, unit, paths.discovery),
+            inPlace: true,
+          };
+        }
+        const runArgs = privateRunArgs(inv, unit, { ...paths, injectDeps: flavor === "clang" });
+        if (deps === null && flavor === "gcc") env.SUNPRO_DEPENDENCIES = paths.depfile;
+        if (colored) {
+          runArgs.push(flavor === "gcc" ? "-fdiagnostics-color=always" : "-fcolor-diagnostics");
+        }
+        const needDiscovery = deps !== null && deps.style === "MMD" && !rawAssembly;
+        return {
+          args: runArgs,
+          env,
+          headerList: rawAssembly ? "none" : needDiscovery ? "discovery" : "depfile",
+          discoveryArgs: needDiscovery ? discoveryArgs(inv, unit, paths.discovery) : null,
+          inPlace: false,
+        };
+      };
+      units.push({
+        source,
+        userArgs: unitArgs,
+        keyArgs: keyArgsForUnit(inv, unit),
+        cwdRelevant,
+        object,
+        depfile,
+        depTargets: depTargetText(inv, unit),
+        run,
+        optionInputs,
+        forcedIncludes: inv.forcedIncludes,
+        searchArgs: searchPathArgs(inv),
+        searchLang: rawAssembly ? null : probeLanguage(unit.source, inv.lang, cxx),
+        rawAssembly,
+      });
+    }
+    return {
+      kind: "cacheable",
+      family: detectFamily(req.compiler),
+      flavor,
+      compilerHash,
+      colored,
+      units,
+    };
+  }
+}
