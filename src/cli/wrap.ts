@@ -8,9 +8,14 @@
  * exit code. No CLI library, no protobuf schema, no daemon code is loaded
  * here (`tests/cli/hot_path_imports_test.ts` checks the static import graph).
  *
- * Never fail a build because of the cache: any daemon or IPC fault makes the
- * wrapper run the compiler itself (inherited stdio) after one stderr line
- * `zccache: <why>; compiling without cache`.
+ * Never fail a build because of the cache: any daemon or IPC fault before a
+ * compile reply arrives makes the wrapper run the compiler itself (inherited
+ * stdio) and print one stderr line `zccache: daemon unavailable: <why>;
+ * compiled without cache`. Once a `CompileResult` has arrived the compiler
+ * is never run again, whatever happens to the connection or our stdout.
+ * A daemon that cannot start is remembered for a few seconds (see
+ * `ensureDaemon`'s `respectBackoff`), so a build does not pay for a spawn
+ * per compile.
  *
  * Reproduces the routing of zccache@3eae627 cli/commands/wrap (run_wrap),
  * with the local fallback of later releases instead of 1.12.2's exit 1.
@@ -174,9 +179,29 @@ class Fallback extends Error {}
 
 function describe(e: unknown): string {
   if (e instanceof Fallback) return e.message;
-  if (isZccacheError(e)) return `${e.code}: ${e.message}`;
+  if (isZccacheError(e)) {
+    switch (e.code) {
+      case "DaemonUnreachable":
+      case "Endpoint":
+        return e.message;
+      case "ConnectionClosed":
+        return `the connection to the daemon was lost (${e.message})`;
+      case "Timeout":
+        return `no reply from the daemon (${e.message})`;
+      default:
+        return `${e.code}: ${e.message}`;
+    }
+  }
   if (e instanceof Error) return e.message;
   return String(e);
+}
+
+/** The one fallback line: `zccache: daemon unavailable: <why>; compiled without cache`. */
+export function fallbackLine(why: string): string {
+  const text = why.replace(/\s*\n\s*/g, " ").trim();
+  return `zccache: daemon unavailable: ${
+    text === "" ? "unknown fault" : text
+  }; compiled without cache\n`;
 }
 
 /** One CompileEphemeral round trip on a fresh connection. */
@@ -194,9 +219,17 @@ async function compileOnce(
   }
 }
 
-/** The endpoint this invocation talks to (ZCCACHE_ENDPOINT, cache dir, default). */
+/**
+ * The endpoint this invocation talks to (ZCCACHE_ENDPOINT, cache dir,
+ * default); a relative `ZCCACHE_ENDPOINT` is resolved against the wrapper's
+ * cwd here, before any daemon (running from another directory) hears of it.
+ */
 export function wrapperEndpoint(io: CliIo): string {
-  return endpointFromEnv(io.env, process.platform, { cwd: io.cwd });
+  const endpoint = endpointFromEnv(io.env, process.platform, { cwd: io.cwd });
+  if (endpoint === "" || endpoint.startsWith("\\\\.\\pipe\\") || isAbsolute(endpoint)) {
+    return endpoint;
+  }
+  return resolve(io.cwd, endpoint);
 }
 
 /**
@@ -246,10 +279,14 @@ export async function wrapCommand(argv: string[], io: CliIo): Promise<number> {
   const recvSecs = Number(env.ZCCACHE_WEDGE_RECV_TIMEOUT_SECS ?? DEFAULT_RECV_TIMEOUT_SECS);
   const recvTimeoutMs = Number.isFinite(recvSecs) && recvSecs > 0 ? recvSecs * 1000 : 300_000;
 
-  let why: string;
+  // Phase 1: get a compile reply from a daemon. Any fault here means the
+  // compile has not produced the user's result yet: fall back below.
+  let response: Response | null = null;
+  let why = "";
   try {
     const endpoint = wrapperEndpoint(io);
-    let response: Response | null;
+    if (endpoint === "") throw new Fallback("ZCCACHE_ENDPOINT is set but empty");
+    const lifecycle = { env, cwd: io.cwd, respectBackoff: true };
     try {
       response = await compileOnce(endpoint, request, recvTimeoutMs);
     } catch (e) {
@@ -259,7 +296,7 @@ export async function wrapCommand(argv: string[], io: CliIo): Promise<number> {
           throw new Fallback("no daemon running (ZCCACHE_NO_SPAWN)");
         }
         if (sessionId !== "") throw new Fallback(`no daemon running for session ${sessionId}`);
-        await (await daemonControl()).ensureDaemon(endpoint, { env });
+        await (await daemonControl()).ensureDaemon(endpoint, lifecycle);
         response = await compileOnce(endpoint, request, recvTimeoutMs);
       } else if (isZccacheError(e, "VersionMismatch")) {
         response = { kind: "Error", message: `protocol version mismatch: ${e.message}` };
@@ -274,21 +311,35 @@ export async function wrapCommand(argv: string[], io: CliIo): Promise<number> {
       // A daemon speaking another wire version holds the endpoint: replace it.
       if (envFlag(env.ZCCACHE_NO_SPAWN)) throw new Fallback(response.message);
       const { ensureDaemon, stopDaemon } = await daemonControl();
-      await stopDaemon(endpoint, { env });
-      await ensureDaemon(endpoint, { env });
+      await stopDaemon(endpoint, lifecycle);
+      response = null;
+      await ensureDaemon(endpoint, lifecycle);
       response = await compileOnce(endpoint, request, recvTimeoutMs);
     }
-    if (response === null) throw new Fallback("the daemon closed the connection");
-    if (response.kind === "CompileResult") {
-      if (response.stdout.length > 0) await io.stdout(response.stdout);
-      if (response.stderr.length > 0) await io.stderr(response.stderr);
-      return processExitCode(response.exitCode);
-    }
+    if (response === null) throw new Fallback("the daemon closed the connection without a reply");
     if (response.kind === "Error") throw new Fallback(`daemon error: ${response.message}`);
-    throw new Fallback(`unexpected ${response.kind} response from the daemon`);
+    if (response.kind !== "CompileResult") {
+      throw new Fallback(`unexpected ${response.kind} response from the daemon`);
+    }
   } catch (e) {
     why = describe(e);
+    if (response?.kind === "CompileResult") why = "";
   }
-  await io.stderr(`zccache: ${why.replace(/\s*\n\s*/g, " ")}; compiling without cache\n`);
-  return processExitCode(await runLocally(tool, args, io, stdin));
+
+  // Phase 2: the daemon gave the user's result. Replay it; never compile again.
+  if (response !== null && response.kind === "CompileResult") {
+    try {
+      if (response.stdout.length > 0) await io.stdout(response.stdout);
+      if (response.stderr.length > 0) await io.stderr(response.stderr);
+    } catch {
+      // Our own stdout/stderr is gone (e.g. a closed pipe): the compile
+      // itself is done and its exit code still stands.
+    }
+    return processExitCode(response.exitCode);
+  }
+
+  // Phase 3: no reply: compile locally, once.
+  const code = processExitCode(await runLocally(tool, args, io, stdin));
+  await io.stderr(fallbackLine(why)).catch(() => {});
+  return code;
 }

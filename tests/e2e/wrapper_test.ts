@@ -133,7 +133,7 @@ test("wrapper: unreachable daemon that cannot start falls back with one line", a
     assert.ok(existsSync(join(w.dir, "f.o")));
     const lines = r.err.trim().split("\n");
     assert.equal(lines.length, 1, r.err);
-    assert.match(lines[0], /^zccache: .*; compiling without cache$/);
+    assert.match(lines[0], /^zccache: daemon unavailable: .*; compiled without cache$/);
   } finally {
     await disposeWorld(w);
   }
