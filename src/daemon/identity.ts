@@ -37,7 +37,7 @@
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createHash } from "node:crypto";
-import { createReadStream, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { uptime } from "node:os";
 import { dirname } from "node:path";
@@ -45,6 +45,7 @@ import process from "node:process";
 import { ZccacheError } from "../core/errors.ts";
 import { DaemonProcessSchema } from "../core/gen/running_process_broker_v1_pb.ts";
 import { type EnvLike, runningProcessEndpoint } from "../transport/endpoint.ts";
+import { writePrivateFile } from "./private_fs.ts";
 
 /** running-process `Endpoint` (`namespace_id`, `path`). */
 export interface IdentityEndpoint {
@@ -242,8 +243,8 @@ export function identityFromJson(text: string): DaemonIdentity {
  * plain (non-atomic) write of the pretty JSON, no trailing newline.
  */
 export function writeIdentityFile(path: string, identity: DaemonIdentity): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, identityToJson(identity));
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writePrivateFile(path, identityToJson(identity));
 }
 
 /** Read and parse the identity file; `null` when missing or invalid. */

@@ -23,7 +23,8 @@ import process from "node:process";
 import type { CompileBackend } from "./handlers/mod.ts";
 import { DaemonLog } from "./log.ts";
 import { resolveDaemonPaths } from "./paths.ts";
-import { DEFAULT_IDLE_TIMEOUT_SECS, runDaemon } from "./server.ts";
+import { daemonEnvConfig } from "./config_env.ts";
+import { DEFAULT_IDLE_TIMEOUT_SECS, prepareDaemonDirs, runDaemon } from "./server.ts";
 
 /** Parsed daemon arguments. */
 export interface DaemonArgs {
@@ -88,29 +89,8 @@ export function parseDaemonArgs(args: string[]): DaemonArgs {
 
 /** `ZCCACHE_IDLE_TIMEOUT_SECS` (a non-negative integer), else the default. */
 export function idleTimeoutFromEnv(env: Record<string, string | undefined>): number {
-  const v = env.ZCCACHE_IDLE_TIMEOUT_SECS?.trim();
-  if (v !== undefined && /^\d+$/.test(v)) return Number(v);
-  return DEFAULT_IDLE_TIMEOUT_SECS;
-}
-
-function envParallel(env: Record<string, string | undefined>): number | undefined {
-  const v = env.ZCCACHE_MAX_PARALLEL_COMPILES?.trim();
-  return v !== undefined && /^[1-9]\d*$/.test(v) ? Number(v) : undefined;
-}
-
-function envMaxSize(env: Record<string, string | undefined>): bigint | undefined {
-  const v = env.ZCCACHE_MAX_SIZE?.trim();
-  if (v === undefined || v === "") return undefined;
-  const m = /^(\d+)\s*([KMGT]?)(i?B)?$/i.exec(v);
-  if (m === null) return undefined;
-  const mult: Record<string, bigint> = {
-    "": 1n,
-    K: 1024n,
-    M: 1024n ** 2n,
-    G: 1024n ** 3n,
-    T: 1024n ** 4n,
-  };
-  return BigInt(m[1]) * mult[m[2].toUpperCase()];
+  return daemonEnvConfig(env, DEFAULT_IDLE_TIMEOUT_SECS).idleTimeoutSecs ??
+    DEFAULT_IDLE_TIMEOUT_SECS;
 }
 
 /**
@@ -134,6 +114,12 @@ export async function daemonMain(
     endpoint: parsed.endpoint,
     cacheDir: parsed.cacheDir,
   });
+  try {
+    prepareDaemonDirs(paths);
+  } catch (err) {
+    process.stderr.write(`zccache daemon: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
   const logFile = parsed.logFile;
   const mirror = parsed.foreground
     ? (line: string) => process.stderr.write(line + "\n")
@@ -147,6 +133,12 @@ export async function daemonMain(
     }
     : null;
   const log = new DaemonLog(paths.logFile, mirror);
+  const config = daemonEnvConfig(env, DEFAULT_IDLE_TIMEOUT_SECS);
+  for (const w of config.warnings) {
+    // One line per bad variable, on stderr (the foreground mirror already is stderr).
+    if (!parsed.foreground) process.stderr.write(w + "\n");
+    log.event("config-warning", { message: w });
+  }
   const childEnv = parsed.cacheDir !== null ? { ...env, ZCCACHE_CACHE_DIR: parsed.cacheDir } : env;
 
   let engine: CompileBackend;
@@ -155,8 +147,8 @@ export async function daemonMain(
     const { CompileEngine } = await import("./engine.ts");
     engine = new CompileEngine({
       cacheDir: paths.projectDir,
-      maxSize: envMaxSize(env),
-      maxParallel: envParallel(env),
+      maxSize: config.maxSize,
+      maxParallel: config.maxParallel,
       log: (line: string) => log.event("engine", { message: line }),
     });
   } catch (err) {
@@ -168,7 +160,7 @@ export async function daemonMain(
     paths,
     env: childEnv,
     engine,
-    idleTimeoutSecs: parsed.idleTimeoutSecs ?? idleTimeoutFromEnv(env),
+    idleTimeoutSecs: parsed.idleTimeoutSecs ?? config.idleTimeoutSecs ?? DEFAULT_IDLE_TIMEOUT_SECS,
     log,
     handleSignals: true,
   });

@@ -36,7 +36,7 @@
  *
  * @module
  */
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import process from "node:process";
 import { isZccacheError, ZccacheError } from "../core/errors.ts";
@@ -51,6 +51,7 @@ import type { Conn, Listener, Transport } from "../transport/types.ts";
 import { defaultTransport } from "../transport/select.ts";
 import { ensurePrivateDir, removeStaleSocket } from "../transport/fs_perms.ts";
 import { DaemonLog } from "./log.ts";
+import { ensureOwnPrivateDir, writePrivateFile } from "./private_fs.ts";
 import type { DaemonPaths } from "./paths.ts";
 import { SessionManager } from "./sessions.ts";
 import { GlobalStats } from "./stats.ts";
@@ -153,6 +154,7 @@ export class DaemonServer {
    */
   async start(): Promise<StartOutcome> {
     const p = this.paths;
+    prepareDaemonDirs(p);
     if (await this.#liveDaemonAt(p.endpoint)) {
       this.log.event("deferred", { endpoint: p.endpoint, reason: "active daemon already serving" });
       return "deferred";
@@ -167,9 +169,9 @@ export class DaemonServer {
       this.log.error("identity", err);
     }
     if (p.socketDir !== null) {
-      // A directory we create is 0700; an existing one (e.g. the cache
-      // root the user chose) is checked for ownership but left as it is.
-      await ensurePrivateDir(p.socketDir);
+      // Ours and 0700 (an existing one we own is tightened; another user's
+      // is refused; a shared sticky directory such as /tmp is left alone).
+      await ensurePrivateDir(p.socketDir, { tighten: true });
       await removeStaleSocket(p.endpoint);
     }
     // Unix: bind a private temporary name and rename it onto the endpoint
@@ -178,10 +180,14 @@ export class DaemonServer {
     const staging = p.socketDir !== null ? stagingSocketPath(p.endpoint) : null;
     if (staging !== null) await removeStaleSocket(staging).catch(() => false);
     this.#listener = await this.#transport.listen(staging ?? p.endpoint);
+    if (p.socketDir !== null && process.platform !== "win32") {
+      // 0600 whatever the umask, before the socket is visible at the endpoint.
+      chmodSync(staging ?? p.endpoint, 0o600);
+    }
     this.#startedAtMs = Date.now();
     this.#lastActivityMs = this.#startedAtMs;
-    mkdirSync(dirname(p.lockFile), { recursive: true });
-    writeFileSync(p.lockFile, String(process.pid));
+    ensureOwnPrivateDir(dirname(p.lockFile), "cache root");
+    writePrivateFile(p.lockFile, String(process.pid));
     if (identity !== null) {
       identity = { ...identity, startedAtUnixMs: BigInt(this.#startedAtMs) };
       try {
@@ -391,6 +397,17 @@ export class DaemonServer {
       r();
     }
   }
+}
+
+/**
+ * Make the cache root and our project directory private (0700; an existing
+ * one we own is tightened) and refuse, with one clear "Endpoint" error, a
+ * root owned by another user. Idempotent; called before anything is
+ * written there.
+ */
+export function prepareDaemonDirs(p: DaemonPaths): void {
+  ensureOwnPrivateDir(p.cacheRoot, "cache root");
+  ensureOwnPrivateDir(p.projectDir, "cache directory");
 }
 
 /** Run a daemon until it stops. Returns the process exit code. */

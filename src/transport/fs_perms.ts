@@ -77,7 +77,15 @@ export async function ensurePrivateDir(
     throw new ZccacheError("Endpoint", `Cannot use socket directory ${dir}: not a directory`);
   }
   if (windows) return { created, mode: st.mode & 0o777 };
-  const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+  // A shared sticky directory such as /tmp (the compact socket form
+  // `/tmp/zccache-<id>-daemon.sock`): nobody can replace our socket in it,
+  // and it is not ours to tighten.
+  if (!created && (st.mode & 0o1000) !== 0) return { created, mode: st.mode & 0o777 };
+  const uid = typeof process.geteuid === "function"
+    ? process.geteuid()
+    : typeof process.getuid === "function"
+    ? process.getuid()
+    : undefined;
   if (uid !== undefined && st.uid !== uid) {
     throw new ZccacheError(
       "Endpoint",
