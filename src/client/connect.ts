@@ -20,7 +20,9 @@
  *
  * @module
  */
+import { lstatSync, statSync } from "node:fs";
 import process from "node:process";
+import { ZccacheError } from "../core/errors.ts";
 import { defaultTransport } from "../transport/select.ts";
 import type { Conn, Transport } from "../transport/types.ts";
 
@@ -72,10 +74,78 @@ export function brokerLaneActive(env: Env = process.env): boolean {
   return !runningProcessDisabled(env) && brokerLaneRequested(env);
 }
 
+const OS_TRANSPORTS = new Set(["deno", "bun", "node"]);
+
+/** Prefix of the message of an {@link verifyEndpointOwner} refusal (code "Endpoint"). */
+export const UNTRUSTED_ENDPOINT_PREFIX = "refusing untrusted daemon socket";
+
+function currentEuid(): number | undefined {
+  const p = process as { geteuid?: () => number; getuid?: () => number };
+  return p.geteuid?.() ?? p.getuid?.();
+}
+
+/**
+ * Check, before a single byte is sent, that a Unix socket endpoint is
+ * trustworthy (as ssh-agent and tmux clients do): the socket belongs to the
+ * current user (effective uid) and is not writable by group or others, and
+ * its directory belongs to the current user and is not writable by group or
+ * others (a shared sticky directory such as `/tmp`, owned by root or us,
+ * is accepted: nobody else can replace our socket in it).
+ *
+ * A missing endpoint passes (the connect then fails as "DaemonUnreachable",
+ * so the daemon can be started). Anything else throws ZccacheError
+ * "Endpoint" whose message starts with {@link UNTRUSTED_ENDPOINT_PREFIX}.
+ * No-op on Windows and for pipe names.
+ *
+ * @example
+ * ```ts
+ * import { verifyEndpointOwner } from "./connect.ts";
+ * verifyEndpointOwner("/nonexistent/zccache.sock"); // passes: nothing there yet
+ * ```
+ */
+export function verifyEndpointOwner(endpoint: string, platform: string = process.platform): void {
+  if (platform === "win32" || /^[\\/][\\/]\.[\\/]pipe[\\/]/i.test(endpoint)) return;
+  const uid = currentEuid();
+  if (uid === undefined) return;
+  const refuse = (why: string): never => {
+    throw new ZccacheError("Endpoint", `${UNTRUSTED_ENDPOINT_PREFIX} ${endpoint}: ${why}`);
+  };
+  let st;
+  try {
+    st = lstatSync(endpoint);
+  } catch {
+    return; // missing (or unreadable directory): the connect reports it
+  }
+  if (st.isSymbolicLink()) refuse("it is a symlink");
+  if (!st.isSocket()) refuse("not a socket");
+  if (st.uid !== uid) refuse(`owned by uid ${st.uid}, not by the current user (uid ${uid})`);
+  if ((st.mode & 0o022) !== 0) {
+    refuse(`writable by group or others (mode ${(st.mode & 0o777).toString(8)})`);
+  }
+  const slash = endpoint.lastIndexOf("/");
+  const dir = slash <= 0 ? (slash === 0 ? "/" : ".") : endpoint.slice(0, slash);
+  let d;
+  try {
+    d = statSync(dir);
+  } catch {
+    return refuse(`cannot inspect its directory ${dir}`);
+  }
+  const sticky = (d.mode & 0o1000) !== 0;
+  if (d.uid !== uid && !(sticky && d.uid === 0)) {
+    refuse(`its directory ${dir} is owned by uid ${d.uid}, not by the current user (uid ${uid})`);
+  }
+  if ((d.mode & 0o022) !== 0 && !sticky) {
+    refuse(
+      `its directory ${dir} is writable by group or others (mode ${(d.mode & 0o777).toString(8)})`,
+    );
+  }
+}
+
 /**
  * Connect to the daemon, honouring the broker lane, and report the route.
  * Throws only what the direct connect throws (ZccacheError
- * "DaemonUnreachable" / "Timeout").
+ * "DaemonUnreachable" / "Timeout"), or "Endpoint" when
+ * {@link verifyEndpointOwner} refuses the socket (checked before connecting).
  */
 export async function connectDaemonWithRoute(
   endpoint: string,
@@ -89,6 +159,8 @@ export async function connectDaemonWithRoute(
     const viaBroker = await broker.connectViaBrokerLane(env, transport).catch(() => null);
     if (viaBroker !== null) return viaBroker;
   }
+  // Only real sockets have owners (the memory transport and test doubles do not).
+  if (OS_TRANSPORTS.has(transport.name)) verifyEndpointOwner(endpoint);
   const conn = await transport.connect(endpoint, connectOpts);
   return { conn, route: { kind: "Direct" } };
 }
