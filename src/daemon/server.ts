@@ -43,6 +43,7 @@ import { isZccacheError, ZccacheError } from "../core/errors.ts";
 import type { Request, Response } from "../core/messages.ts";
 import { ZCCACHE_WIRE_RELEASE } from "../core/messages.ts";
 import { classifyFrameStart } from "../core/frame.ts";
+import { ByteQueue } from "../core/byte_queue.ts";
 import { decodeWireMessage, versionMismatchReply } from "../core/wire.ts";
 import { encodeBincodeFrame } from "../core/bincode.ts";
 import { encodeProstFrame } from "../core/prost.ts";
@@ -76,6 +77,12 @@ export const CONNECTION_IDLE_MS = 600_000;
  * handlers), and RSS followed.
  */
 export const MAX_CONNECTIONS = 1024;
+/**
+ * Daemon-wide budget for bytes held in partial (not yet decodable) frames,
+ * over all connections: a connection whose bytes would push the total past
+ * it is closed. Each frame is capped at 16 MiB by its header already.
+ */
+export const RECV_BUDGET_BYTES = 256 * 1024 * 1024;
 /** Pre-bind raw connect budget (zccache 500 ms). */
 const PREBIND_CONNECT_MS = 500;
 
@@ -98,6 +105,8 @@ export interface DaemonServerOptions {
   handleSignals?: boolean;
   /** Connections served at once (default {@link MAX_CONNECTIONS}). */
   maxConnections?: number;
+  /** Bytes held in partial frames over all connections (default {@link RECV_BUDGET_BYTES}). */
+  recvBudgetBytes?: number;
 }
 
 /** Why {@link DaemonServer.start} did not start. */
@@ -116,6 +125,8 @@ export class DaemonServer {
   readonly #sessions = new SessionManager();
   readonly #conns = new Set<ConnHandler>();
   readonly #maxConns: number;
+  readonly #recvBudget: number;
+  #recvHeld = 0;
   #slotFree: (() => void) | null = null;
   #listener: Listener | null = null;
   #socketIno: number | null = null;
@@ -139,6 +150,7 @@ export class DaemonServer {
     this.#idleTimeoutSecs = opts.idleTimeoutSecs ?? DEFAULT_IDLE_TIMEOUT_SECS;
     this.#connIdleMs = opts.connectionIdleMs ?? CONNECTION_IDLE_MS;
     this.#maxConns = Math.max(1, opts.maxConnections ?? MAX_CONNECTIONS);
+    this.#recvBudget = opts.recvBudgetBytes ?? RECV_BUDGET_BYTES;
     this.log = opts.log ?? new DaemonLog(opts.paths.logFile);
     this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
   }
@@ -380,6 +392,18 @@ export class DaemonServer {
   get connectionIdleMs(): number {
     return this.#connIdleMs;
   }
+  /**
+   * @internal Account `delta` more (or fewer) buffered bytes; false when
+   * the daemon-wide receive budget is exceeded (the caller closes).
+   */
+  holdRecv(delta: number): boolean {
+    this.#recvHeld += delta;
+    return delta <= 0 || this.#recvHeld <= this.#recvBudget;
+  }
+  /** Bytes currently held in partial frames over all connections. */
+  get recvHeldBytes(): number {
+    return this.#recvHeld;
+  }
   /** @internal */
   touch(): void {
     this.#lastActivityMs = Date.now();
@@ -461,14 +485,15 @@ interface ReplyRoute {
   frameId: bigint;
 }
 
-const EMPTY = new Uint8Array(0);
 const TIMEOUT = Symbol("timeout");
 const DONE = Symbol("done");
 
 class ConnHandler {
   readonly #conn: Conn;
   readonly #server: DaemonServer;
-  #buf: Uint8Array = EMPTY;
+  readonly #q = new ByteQueue();
+  /** Bytes of #q accounted in the server's receive budget. */
+  #held = 0;
   #pending: Promise<Uint8Array | null> | null = null;
   #busy = false;
   #closed = false;
@@ -486,6 +511,8 @@ class ConnHandler {
   async #close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#q.clear();
+    this.#account();
     await this.#conn.close().catch(() => {});
   }
 
@@ -496,15 +523,33 @@ class ConnHandler {
     return this.#pending;
   }
 
-  #append(chunk: Uint8Array): void {
-    if (this.#buf.length === 0) {
-      this.#buf = chunk;
-      return;
-    }
-    const b = new Uint8Array(this.#buf.length + chunk.length);
-    b.set(this.#buf);
-    b.set(chunk, this.#buf.length);
-    this.#buf = b;
+  /** The unread bytes. */
+  get #buf(): Uint8Array {
+    return this.#q.view();
+  }
+
+  /** Buffer a chunk; false when the daemon-wide receive budget is exceeded. */
+  #append(chunk: Uint8Array): boolean {
+    this.#q.push(chunk);
+    if (this.#account()) return true;
+    this.#server.log.event("recv-budget-exceeded", {
+      held: this.#server.recvHeldBytes,
+      connection_bytes: this.#q.length,
+    });
+    return false;
+  }
+
+  /** Drop `n` bytes a decoded request may alias. */
+  #consume(n: number): void {
+    this.#q.consumeShared(n);
+    this.#account();
+  }
+
+  /** Bring the server's receive accounting up to date. */
+  #account(): boolean {
+    const delta = this.#q.length - this.#held;
+    this.#held = this.#q.length;
+    return this.#server.holdRecv(delta);
   }
 
   /** Read one more chunk; false at EOF, idle timeout or shutdown. */
@@ -519,8 +564,7 @@ class ConnHandler {
       if (r === TIMEOUT) return false;
       this.#pending = null;
       if (r === null) return false;
-      this.#append(r);
-      return true;
+      return this.#append(r);
     } finally {
       clearTimeout(timer);
     }
@@ -581,7 +625,7 @@ class ConnHandler {
         if (!(await this.#fill())) return;
         continue;
       }
-      this.#buf = this.#buf.subarray(decoded.consumed);
+      this.#consume(decoded.consumed);
       this.#server.touch();
       const route: ReplyRoute = {
         lane: decoded.lane,
@@ -608,7 +652,7 @@ class ConnHandler {
     }
     if (isZccacheError(err, "Conversion") && err.consumed !== undefined && err.consumed > 0) {
       const route = replyRouteOf(this.#buf);
-      this.#buf = this.#buf.subarray(err.consumed);
+      this.#consume(err.consumed);
       log.error("conversion", err);
       if (route === null) return false;
       return await this.#send({ kind: "Error", message: err.message }, route);
@@ -670,7 +714,10 @@ class ConnHandler {
         ac.abort(new ZccacheError("ConnectionClosed", "client disconnected"));
         return true;
       }
-      this.#append(r);
+      if (!this.#append(r)) {
+        ac.abort(new ZccacheError("ConnectionClosed", "receive budget exceeded"));
+        return true;
+      }
     }
   }
 
