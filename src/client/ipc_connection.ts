@@ -18,6 +18,7 @@
  * @module
  */
 import { decodeBincodeFrame, encodeBincodeFrame } from "../core/bincode.ts";
+import { ByteQueue } from "../core/byte_queue.ts";
 import { ZccacheError } from "../core/errors.ts";
 import type { Request, Response } from "../core/messages.ts";
 import type { Conn, Transport } from "../transport/types.ts";
@@ -101,7 +102,7 @@ function formatDuration(ms: number): string {
  */
 export class IpcConnection {
   readonly #conn: Conn;
-  #buf: Uint8Array = new Uint8Array(0);
+  readonly #q = new ByteQueue();
   #pendingRead: Promise<Uint8Array | null> | null = null;
   #eof = false;
   #nextFrameId = 1n;
@@ -312,19 +313,18 @@ export class IpcConnection {
     }
   }
 
-  #append(chunk: Uint8Array): void {
-    if (this.#buf.length === 0) {
-      this.#buf = chunk;
-      return;
-    }
-    const next = new Uint8Array(this.#buf.length + chunk.length);
-    next.set(this.#buf, 0);
-    next.set(chunk, this.#buf.length);
-    this.#buf = next;
+  /** The unread bytes (linear buffering: no re-copy per chunk). */
+  get #buf(): Uint8Array {
+    return this.#q.view();
   }
 
+  #append(chunk: Uint8Array): void {
+    this.#q.push(chunk);
+  }
+
+  /** Drop `n` bytes; decoded replies may alias them (protobuf bytes fields). */
   #consume(n: number): void {
-    this.#buf = n >= this.#buf.length ? new Uint8Array(0) : this.#buf.subarray(n);
+    this.#q.consumeShared(n);
   }
 }
 
