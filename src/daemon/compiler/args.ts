@@ -649,6 +649,8 @@ export interface PrivateRunPaths {
   depfile: string;
   /** Append `-MD -MF depfile` when the user asked for no depfile (clang). */
   injectDeps: boolean;
+  /** Replace only the object path (assembly sources: dependency options are no-ops). */
+  onlyOutput?: boolean;
 }
 
 /**
@@ -667,7 +669,12 @@ export function privateRunArgs(
     const role = inv.roles[i];
     const a = inv.args[i];
     if (role === Role.Source && i !== unit.sourceIndex) continue;
-    if (role === Role.Output || role === Role.DepfilePath || role === Role.DepTarget) continue;
+    if (role === Role.Output) continue;
+    if (paths.onlyOutput) {
+      out.push(a);
+      continue;
+    }
+    if (role === Role.DepfilePath || role === Role.DepTarget) continue;
     if (role === Role.WpDeps) {
       out.push(`${a.slice(0, a.lastIndexOf(","))},${paths.depfile}`);
       continue;
@@ -675,6 +682,7 @@ export function privateRunArgs(
     out.push(a);
   }
   out.push("-o", paths.object);
+  if (paths.onlyOutput) return out;
   const deps = inv.deps;
   if (deps !== null && deps.via === "flags") {
     out.push("-MF", paths.depfile);

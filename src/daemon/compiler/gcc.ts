@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { lstatSync, statSync } from "node:fs";
+import { lstatSync, readlinkSync, statSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { CompilerIdentityCache } from "../hash.ts";
 import { envNeedsCwd } from "../cache/key.ts";
@@ -62,6 +62,14 @@ export function classifyOutput(path: string): OutputTarget | string {
   }
   if (st.isSymbolicLink()) return `output ${path} is a symbolic link`;
   if (!st.isFile()) return `output ${path} is not a regular file`;
+  try {
+    readlinkSync(path);
+    return `output ${path} is a symbolic link`;
+  } catch {
+    // not a link
+  }
+  const target = statSync(path, { throwIfNoEntry: false });
+  if (!target || !target.isFile()) return `output ${path} is not a regular file`;
   return { path };
 }
 
@@ -176,8 +184,14 @@ export class GccDriver implements CompilerDriver {
             inPlace: true,
           };
         }
-        const runArgs = privateRunArgs(inv, unit, { ...paths, injectDeps: flavor === "clang" });
-        if (deps === null && flavor === "gcc") env.SUNPRO_DEPENDENCIES = paths.depfile;
+        const runArgs = privateRunArgs(inv, unit, {
+          ...paths,
+          injectDeps: flavor === "clang",
+          onlyOutput: rawAssembly,
+        });
+        if (deps === null && flavor === "gcc" && !rawAssembly) {
+          env.SUNPRO_DEPENDENCIES = paths.depfile;
+        }
         if (colored) {
           runArgs.push(flavor === "gcc" ? "-fdiagnostics-color=always" : "-fcolor-diagnostics");
         }
