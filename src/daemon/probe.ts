@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { ByteQueue } from "../core/byte_queue.ts";
 import { randomFillSync } from "node:crypto";
 import { readFileSync, readlinkSync, realpathSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -169,9 +170,10 @@ export async function serveBackendProbe(
   conn: Conn,
   identity: DaemonIdentity,
 ): Promise<{ served: boolean; buffered: Uint8Array; eof: boolean }> {
-  let buf = new Uint8Array(0);
+  const q = new ByteQueue();
   let eof = false;
   for (;;) {
+    const buf = q.view();
     const d = answerBackendProbe(buf, identity, { eof });
     if (d.lane === "zccache") return { served: false, buffered: buf, eof };
     if (d.lane === "error") throw d.error;
@@ -184,10 +186,7 @@ export async function serveBackendProbe(
       eof = true;
       continue;
     }
-    const next = new Uint8Array(buf.length + chunk.length);
-    next.set(buf, 0);
-    next.set(chunk, buf.length);
-    buf = next;
+    q.push(chunk); // linear: no re-copy of what is buffered per chunk
   }
 }
 
