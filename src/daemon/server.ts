@@ -63,7 +63,7 @@ import {
   type HandlerResult,
   isCompileRequest,
 } from "./handlers/mod.ts";
-import { answerBackendProbe, probeExistingDaemon } from "./probe.ts";
+import { answerBackendProbe, isProcessAlive, probeExistingDaemon } from "./probe.ts";
 import { currentDaemonIdentity, type DaemonIdentity, writeIdentityFile } from "./identity.ts";
 
 /** Default idle timeout (zccache `--idle-timeout`, 3600 s). */
@@ -83,6 +83,10 @@ export const MAX_CONNECTIONS = 1024;
  * it is closed. Each frame is capped at 16 MiB by its header already.
  */
 export const RECV_BUDGET_BYTES = 256 * 1024 * 1024;
+/** A session without a request for this long expires (1 h). */
+export const SESSION_IDLE_MS = 3_600_000;
+/** How often sessions are checked for idleness and a gone client PID. */
+export const SESSION_SWEEP_MS = 30_000;
 /** Pre-bind raw connect budget (zccache 500 ms). */
 const PREBIND_CONNECT_MS = 500;
 
@@ -107,6 +111,10 @@ export interface DaemonServerOptions {
   maxConnections?: number;
   /** Bytes held in partial frames over all connections (default {@link RECV_BUDGET_BYTES}). */
   recvBudgetBytes?: number;
+  /** Idle time-out of a session in ms (default {@link SESSION_IDLE_MS}; 0 = none). */
+  sessionIdleMs?: number;
+  /** Session sweep period in ms (default {@link SESSION_SWEEP_MS}). */
+  sessionSweepMs?: number;
 }
 
 /** Why {@link DaemonServer.start} did not start. */
@@ -127,6 +135,9 @@ export class DaemonServer {
   readonly #maxConns: number;
   readonly #recvBudget: number;
   #recvHeld = 0;
+  readonly #sessionIdleMs: number;
+  readonly #sessionSweepMs: number;
+  #sessionTimer: ReturnType<typeof setInterval> | null = null;
   #slotFree: (() => void) | null = null;
   #listener: Listener | null = null;
   #socketIno: number | null = null;
@@ -151,6 +162,8 @@ export class DaemonServer {
     this.#connIdleMs = opts.connectionIdleMs ?? CONNECTION_IDLE_MS;
     this.#maxConns = Math.max(1, opts.maxConnections ?? MAX_CONNECTIONS);
     this.#recvBudget = opts.recvBudgetBytes ?? RECV_BUDGET_BYTES;
+    this.#sessionIdleMs = opts.sessionIdleMs ?? SESSION_IDLE_MS;
+    this.#sessionSweepMs = Math.max(10, opts.sessionSweepMs ?? SESSION_SWEEP_MS);
     this.log = opts.log ?? new DaemonLog(opts.paths.logFile);
     this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
   }
@@ -237,6 +250,7 @@ export class DaemonServer {
       runtime: runtimeName(),
     });
     this.#startIdleTimer();
+    this.#sessionTimer = setInterval(() => this.#sweepSessions(), this.#sessionSweepMs);
     this.#acceptLoop = this.#accept(this.#listener);
     return "started";
   }
@@ -252,8 +266,17 @@ export class DaemonServer {
     void this.#finish();
   }
 
+  /** Expire idle sessions and those whose client is gone. */
+  #sweepSessions(): void {
+    const expired = this.#sessions.expire(this.#sessionIdleMs, isProcessAlive);
+    for (const s of expired) {
+      this.log.event("session-expired", { session_id: s.id, client_pid: s.clientPid });
+    }
+  }
+
   async #finish(): Promise<void> {
     if (this.#idleTimer !== null) clearInterval(this.#idleTimer);
+    if (this.#sessionTimer !== null) clearInterval(this.#sessionTimer);
     try {
       await this.#listener?.close();
     } catch (err) {

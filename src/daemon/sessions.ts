@@ -7,7 +7,10 @@
  * daemon/server/connection.rs): a `Compile` with an id the daemon never saw
  * still compiles (the daemon may have restarted), only explicitly ended ids
  * are rejected; `SessionEnd` of an unknown id is an idempotent success with
- * no stats; sessions never expire by time.
+ * no stats. Unlike 1.12.2, sessions that are never ended expire
+ * ({@link SessionManager.expire}): after an idle time-out (default 1 h
+ * without a request) or once their client PID is gone; a compile naming an
+ * expired id still compiles, as for any id the daemon does not know.
  *
  * @module
  */
@@ -16,6 +19,7 @@ import { dirname } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { EnvPair } from "../core/messages.ts";
 import { SessionStatsTracker } from "./stats.ts";
+import { escapeLogText } from "./log.ts";
 
 /** One live session. */
 export interface Session {
@@ -26,6 +30,8 @@ export interface Session {
   journalPath: string | null;
   profile: boolean;
   createdAtMs: number;
+  /** Last time a request used the session (ms since the epoch). */
+  lastUsedMs: number;
   stats: SessionStatsTracker | null;
   /** Private-daemon env overlay applied to every compile of the session. */
   privateEnv: EnvPair[];
@@ -63,6 +69,7 @@ export class SessionManager {
       journalPath: o.journalPath,
       profile: o.profile,
       createdAtMs: Date.now(),
+      lastUsedMs: Date.now(),
       stats: o.trackStats ? new SessionStatsTracker() : null,
       privateEnv: o.privateEnv ?? [],
       ephemeral: o.ephemeral ?? false,
@@ -73,7 +80,29 @@ export class SessionManager {
 
   /** A live session, or `undefined`. */
   get(id: string): Session | undefined {
-    return this.#live.get(id);
+    const s = this.#live.get(id);
+    if (s !== undefined) s.lastUsedMs = Date.now();
+    return s;
+  }
+
+  /**
+   * Drop sessions idle for `idleMs` or more, and those whose client PID
+   * `isAlive` reports gone (PID 0 or less is never checked). Returns the
+   * expired sessions.
+   */
+  expire(
+    idleMs: number,
+    isAlive: (pid: number) => boolean,
+    nowMs: number = Date.now(),
+  ): Session[] {
+    const out: Session[] = [];
+    for (const s of this.#live.values()) {
+      const idle = idleMs > 0 && nowMs - s.lastUsedMs >= idleMs;
+      const gone = !idle && s.clientPid > 0 && !isAlive(s.clientPid);
+      if (idle || gone) out.push(s);
+    }
+    for (const s of out) this.#live.delete(s.id);
+    return out;
   }
 
   /** True when `id` was ended by `SessionEnd` or `ReleaseWorktreeHandles`. */
@@ -116,7 +145,9 @@ export function isSessionId(s: string): boolean {
 /** Append one line to a session's text log (best effort, like zccache `write_session_log`). */
 export function writeSessionLog(s: Session | undefined, message: string): void {
   if (s === undefined || s.logFile === null) return;
-  appendLine(s.logFile, message);
+  // The file is the user's choice (no O_NOFOLLOW), but hostile bytes in a
+  // compiler argument never reach it raw: one line per entry, escaped.
+  appendLine(s.logFile, escapeLogText(message));
 }
 
 /** Append one JSON line to a session's journal, if it has one (best effort). */
