@@ -183,6 +183,7 @@ function describe(e: unknown): string {
     switch (e.code) {
       case "DaemonUnreachable":
       case "Endpoint":
+      case "Io":
         return e.message;
       case "ConnectionClosed":
         return `the connection to the daemon was lost (${e.message})`;

@@ -125,8 +125,16 @@ export const HAVE_PROC: boolean = process.platform === "linux" && existsSync("/p
  * (the auto-start passes the wrapper's environment on), found in `/proc`.
  */
 export function daemonProcesses(cacheDir: string): number[] {
+  return daemonProcessesWithEnv(`ZCCACHE_CACHE_DIR=${cacheDir}`);
+}
+
+/**
+ * PIDs of the daemon processes whose environment holds the entry `want`
+ * (`K=V`), or, when `want` has no `=`, any entry containing `want` (e.g. a
+ * world's temp dir).
+ */
+export function daemonProcessesWithEnv(want: string): number[] {
   if (!HAVE_PROC) return [];
-  const want = `ZCCACHE_CACHE_DIR=${cacheDir}`;
   const out: number[] = [];
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
@@ -134,7 +142,8 @@ export function daemonProcesses(cacheDir: string): number[] {
       const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
       if (!cmd.includes("daemon")) continue;
       const env = readFileSync(`/proc/${name}/environ`, "utf8").split("\0");
-      if (env.includes(want)) out.push(Number(name));
+      const hit = want.includes("=") ? env.includes(want) : env.some((e) => e.includes(want));
+      if (hit) out.push(Number(name));
     } catch {
       // gone, or not ours to read
     }
