@@ -39,6 +39,7 @@ import {
   closeSync,
   constants as fsConstants,
   fstatSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -258,6 +259,32 @@ function readClient(req: CompileRequest): ClientView {
   return { umask: umask ?? 0o022, stderrTty: stderrTty ?? false };
 }
 
+/** True when `bytes` (compiler output) mentions `path`. */
+function mentions(bytes: Uint8Array, path: string): boolean {
+  return bytes.length > 0 && new TextDecoder().decode(bytes).includes(path);
+}
+
+/**
+ * Make `dir` a real directory of ours with mode 0700: a symlink or a file in
+ * its place is removed first (never followed), a wider mode is tightened.
+ */
+export function ensureOwnDir(dir: string): void {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (st !== undefined && st.isDirectory()) {
+    if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+    return;
+  }
+  if (st !== undefined) unlinkSync(dir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/** Like {@link ensureOwnDir}, but also clears a directory that cannot be written. */
+function repairDir(dir: string): void {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (st !== undefined && !st.isDirectory()) unlinkSync(dir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
 /**
  * Write bytes to `dest` as a compiler would leave it: atomically (temp file
  * in the same directory, then rename) with mode `0666 & ~umask`. The new
@@ -326,6 +353,7 @@ export class CompileEngine {
   #store: ArtifactStore;
   #tmpDir: string;
   #indexPath: string;
+  #walPath: string;
   #ready: Promise<void>;
   #dirty = false;
   #touched = false;
@@ -358,6 +386,7 @@ export class CompileEngine {
     this.#tmpDir = join(this.cacheDir, "tmp");
     this.#store = opts.store ?? new LocalArtifactStore(join(this.cacheDir, "blobs"), this.#tmpDir);
     this.#indexPath = join(this.cacheDir, "index.json");
+    this.#walPath = join(this.cacheDir, "index.wal");
     this.#drivers = [new GccDriver(this.#compilers, this.#run)];
     this.#ready = this.#load();
     const every = opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
@@ -385,21 +414,52 @@ export class CompileEngine {
     } catch (e) {
       this.#warnOnce("tmp", `cache directory ${this.cacheDir} unusable: ${e}; compiling uncached`);
     }
-    let text: string;
+    let text: string | null = null;
     try {
       text = await readFile(this.#indexPath, "utf8");
     } catch {
-      return;
+      // no index yet (or not a file)
     }
+    if (text !== null) {
+      try {
+        const { files, compilers } = this.#index.load(text);
+        for (const [p, r] of files) this.#files.set(p, r);
+        for (const [p, r] of compilers) this.#compilers.set(p, r);
+        this.#persisted = true;
+        this.#indexDiskSize = BigInt(text.length);
+      } catch (e) {
+        this.#index.clear();
+        this.#log(`index ${this.#indexPath} unreadable, starting empty: ${e}`);
+      }
+    }
+    // Entries stored since the last full write (a daemon killed before its flush).
+    let replayed = 0;
+    for (const wal of [`${this.#walPath}.old`, this.#walPath]) {
+      try {
+        replayed += this.#index.replay(await readFile(wal, "utf8"));
+      } catch {
+        // none
+      }
+    }
+    if (replayed > 0) this.#dirty = true;
+  }
+
+  /** Append one stored entry to the write-ahead log (durable before the next flush). */
+  #logEntry(e: ArtifactEntry): void {
     try {
-      const { files, compilers } = this.#index.load(text);
-      for (const [p, r] of files) this.#files.set(p, r);
-      for (const [p, r] of compilers) this.#compilers.set(p, r);
-      this.#persisted = true;
-      this.#indexDiskSize = BigInt(text.length);
-    } catch (e) {
-      this.#index.clear();
-      this.#log(`index ${this.#indexPath} unreadable, starting empty: ${e}`);
+      const fd = openSync(
+        this.#walPath,
+        fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_APPEND |
+          (fsConstants.O_NOFOLLOW ?? 0),
+        0o600,
+      );
+      try {
+        writeSync(fd, ArtifactIndex.entryLine(e) + "\n");
+      } finally {
+        closeSync(fd);
+      }
+    } catch (err) {
+      this.#warnOnce("wal", `index log ${this.#walPath} unwritable: ${err}`);
     }
   }
 
@@ -550,6 +610,7 @@ export class CompileEngine {
         const bytes = await this.#store.get(o.blob);
         if (bytes === null) {
           this.#log(`artifact ${key.slice(0, 16)}: blob ${o.blob.slice(0, 16)} missing or corrupt`);
+          await this.#store.remove(o.blob); // a corrupt blob is never kept
           this.#dropEntry(key);
           intact = false;
           break;
@@ -649,16 +710,21 @@ export class CompileEngine {
   /** A private directory for one run, or null when the cache side cannot give one. */
   #privateDir(): string | null {
     const dir = join(this.#tmpDir, `run-${tmpSuffix()}`);
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      return dir;
-    } catch (e) {
-      this.#warnOnce(
-        "tmp",
-        `cache directory ${this.cacheDir} unusable (${(e as Error).message}); compiling uncached`,
-      );
-      return null;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        if (attempt > 0) repairDir(this.#tmpDir);
+        else ensureOwnDir(this.#tmpDir);
+        mkdirSync(dir, { mode: 0o700 });
+        return dir;
+      } catch (e) {
+        if (attempt === 0) continue;
+        this.#warnOnce(
+          "tmp",
+          `cache directory ${this.cacheDir} unusable (${(e as Error).message}); compiling uncached`,
+        );
+      }
     }
+    return null;
   }
 
   async #miss(
@@ -741,6 +807,19 @@ export class CompileEngine {
         }
       }
       if (r.exitCode !== 0) {
+        if (!plan.inPlace && mentions(r.stderr, dir)) {
+          // The failure is about our private directory (full disk, quota): the
+          // user's own command decides, uncached.
+          this.#warnOnce("tmpwrite", `private output in ${dir} failed; compiling uncached`);
+          const again = await this.#runLimited(
+            req.compiler,
+            single ? req.args : unit.userArgs,
+            req,
+            req.env,
+          );
+          if (again.exitCode !== 0) this.#errors++;
+          return result(again, again.exitCode === 0 ? "uncached" : "error");
+        }
         this.#errors++;
         return result(r, "error");
       }
@@ -975,6 +1054,7 @@ export class CompileEngine {
   }
 
   #addEntry(e: ArtifactEntry): void {
+    this.#logEntry(e);
     const freed = this.#index.add(e);
     this.#dirty = true;
     if (this.#index.totalSize > this.#maxSize) {
@@ -1090,12 +1170,28 @@ export class CompileEngine {
       this.#dirty = false;
       this.#touched = false;
       this.#lastFlush = Date.now();
+      // Entries logged from here on go to a fresh log; the old one is dropped
+      // only once the full index that contains its entries is on disk.
+      try {
+        renameSync(this.#walPath, `${this.#walPath}.old`);
+      } catch {
+        // no log
+      }
       const text = this.#index.serialize(this.#files.entries(), this.#compilers.entries());
-      await mkdir(this.#tmpDir, { recursive: true, mode: 0o700 });
       const tmp = join(this.#tmpDir, `index-${tmpSuffix()}.json`);
       try {
+        ensureOwnDir(this.#tmpDir);
         await writeFile(tmp, text, { mode: 0o600 });
-        await rename(tmp, this.#indexPath);
+        try {
+          await rename(tmp, this.#indexPath);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code !== "EISDIR" && code !== "ENOTEMPTY" && code !== "ENOTDIR") throw e;
+          // A directory where the index belongs: ours to replace.
+          await rm(this.#indexPath, { recursive: true, force: true });
+          await rename(tmp, this.#indexPath);
+        }
+        await rm(`${this.#walPath}.old`, { force: true });
       } catch (e) {
         this.#dirty = true;
         await rm(tmp, { force: true });
@@ -1119,6 +1215,10 @@ export class CompileEngine {
     }
     this.#closed = true;
     await Promise.allSettled([...this.#inflight]);
-    await this.flush();
+    try {
+      await this.flush();
+    } catch (e) {
+      this.#warnOnce("flush", `index flush failed: ${e}`);
+    }
   }
 }

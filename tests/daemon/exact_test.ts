@@ -5,15 +5,7 @@
  * invalidate an entry misses. Real compilers, one tiny source per case.
  */
 import assert from "node:assert/strict";
-import {
-  chmodSync,
-  mkdirSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  utimesSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, rmSync, statSync, symlinkSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "../_harness.ts";
 import { runProcess } from "../../src/daemon/compiler/run.ts";

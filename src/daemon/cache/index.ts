@@ -235,6 +235,35 @@ export class ArtifactIndex {
     this.#totalSize = 0;
   }
 
+  /** One entry as a write-ahead-log line (JSON, no newline). */
+  static entryLine(e: ArtifactEntry): string {
+    return JSON.stringify({ ...e, stdout: b64(e.stdout), stderr: b64(e.stderr) });
+  }
+
+  /**
+   * Replay write-ahead-log text (one entry per line): valid entries not yet
+   * present are added; torn or tampered lines are skipped. Returns the
+   * number of entries added.
+   */
+  replay(text: string): number {
+    let added = 0;
+    for (const line of text.split("\n")) {
+      if (line === "") continue;
+      let a: unknown;
+      try {
+        a = JSON.parse(line);
+      } catch {
+        continue; // torn last line
+      }
+      if (!validEntry(a)) continue;
+      const e = a as PersistedIndex["artifacts"][number];
+      if (this.artifacts.has(e.key)) continue;
+      this.add({ ...e, stdout: unb64(e.stdout), stderr: unb64(e.stderr) } as ArtifactEntry);
+      added++;
+    }
+    return added;
+  }
+
   /** Serialise (with the file-hash and compiler-identity caches). */
   serialize(
     files: Iterable<[string, FileRecord]>,

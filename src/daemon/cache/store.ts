@@ -6,7 +6,7 @@
  * @module
  */
 import { readFileSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { sha256Hex } from "../hash.ts";
 
@@ -45,10 +45,21 @@ export class BlobStore {
     } catch {
       // absent
     }
-    await mkdir(dirname(dest), { recursive: true });
-    await mkdir(this.tmpDir, { recursive: true });
+    try {
+      await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
+    } catch (e) {
+      // A file where a directory belongs (blobs/ or blobs/xx): replace it once.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOTDIR" && code !== "EEXIST") throw e;
+      for (const d of [this.dir, dirname(dest)]) {
+        const st = await lstat(d).catch(() => null);
+        if (st !== null && !st.isDirectory()) await unlink(d);
+      }
+      await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
+    }
+    await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
     const tmp = join(this.tmpDir, `blob-${tmpSuffix()}`);
-    await writeFile(tmp, bytes, { mode: 0o444 });
+    await writeFile(tmp, bytes, { mode: 0o400 });
     try {
       await rename(tmp, dest);
     } catch (e) {
