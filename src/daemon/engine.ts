@@ -52,7 +52,7 @@ import {
   writeSync,
 } from "node:fs";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { clearInterval, setInterval } from "node:timers";
 import type { ArtifactData, ArtifactOutput } from "../core/messages.ts";
 import { CompilerIdentityCache, FileHashCache } from "./hash.ts";
@@ -570,20 +570,25 @@ export class CompileEngine {
   /** Does entry `e` still describe what a compile would produce now? */
   #valid(e: ArtifactEntry, req: CompileRequest): { ok: boolean; newest: number } {
     let newest = 0;
+    const at = (p: string): string => (isAbsolute(p) ? p : resolve(req.cwd, p));
     for (const [p, h] of e.inputs) {
-      if (this.#files.hashOf(p) !== h) return { ok: false, newest };
-      const m = this.#files.mtimeMsOf(p);
+      const abs = at(p);
+      if (this.#files.hashOf(abs) !== h) return { ok: false, newest };
+      const m = this.#files.mtimeMsOf(abs);
       if (m > newest) newest = m;
     }
     if (e.date != null && compileDate(req.env, this.#now()) !== e.date) {
       return { ok: false, newest };
     }
     for (const [p, m] of e.stamps ?? []) {
-      const st = statSync(p, { throwIfNoEntry: false });
+      const st = statSync(at(p), { throwIfNoEntry: false });
       if (!st || Math.floor(st.mtimeMs / 1000) !== m) return { ok: false, newest };
     }
-    if (e.probes && e.probes.length > 0 && !verifyProbes(e.probes, this.#dirs)) {
-      return { ok: false, newest };
+    if (e.probes && e.probes.length > 0) {
+      const groups = e.probes.some((g) => !isAbsolute(g.dir))
+        ? e.probes.map((g) => ({ ...g, dir: at(g.dir) }))
+        : e.probes;
+      if (!verifyProbes(groups, this.#dirs)) return { ok: false, newest };
     }
     return { ok: true, newest };
   }
@@ -982,6 +987,12 @@ export class CompileEngine {
         scans.set(p, s);
       }
     }
+    // Under ZCCACHE_BASEDIR, inputs are named relative to the cwd (another
+    // checkout finds and verifies its own copies).
+    const root = unit.relocateRoot;
+    const stored = (p: string): string =>
+      root !== null && (p === root || p.startsWith(root + "/")) ? relative(req.cwd, p) || "." : p;
+    if (root !== null) { for (const i of inputs) i[0] = stored(i[0]); }
     inputs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const time = timeRule(files, scans, req.env, this.#now());
     if (!time.store) return notCached(time.reason);
@@ -997,13 +1008,13 @@ export class CompileEngine {
         gch: true,
       }, this.#dirs);
       if (pr.pch !== null) return notCached(`precompiled header ${pr.pch} in use`);
-      probes = pr.groups;
+      probes = root === null ? pr.groups : pr.groups.map((g) => ({ ...g, dir: stored(g.dir) }));
     }
     const stamps: [string, number][] = [];
     for (const f of time.stampFiles) {
       const st = statSync(f, { throwIfNoEntry: false });
       if (!st) return notCached(`input ${f} vanished`);
-      stamps.push([f, Math.floor(st.mtimeMs / 1000)]);
+      stamps.push([stored(f), Math.floor(st.mtimeMs / 1000)]);
     }
     const key = artifactKey(ctx, inputs);
     let obj: Uint8Array;

@@ -121,12 +121,12 @@ test("ArtifactIndex keeps MRU order per context, evicts LRU, and round-trips JSO
   assert.equal(idx.totalSize, 0);
 });
 
-test("ArtifactIndex.load() drops tampered entries (traversal blob names, relative inputs)", () => {
+test("ArtifactIndex.load() drops tampered entries (traversal blob names, NUL paths)", () => {
   const idx = new ArtifactIndex();
   idx.add(entry("good", C, B1, 10, 1));
   idx.add(entry("evil", C, "../../../../etc/passwd", 10, 2));
   const rel = entry("rel", D, B2, 10, 3);
-  rel.inputs = [["../a.c", "h"]];
+  rel.inputs = [["a\0.c", "h"]];
   idx.add(rel);
   const copy = new ArtifactIndex();
   copy.load(idx.serialize([], []));

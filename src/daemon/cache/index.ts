@@ -79,7 +79,8 @@ export function validEntry(e: unknown): boolean {
   }
   for (const i of a.inputs) {
     if (!Array.isArray(i) || typeof i[0] !== "string" || typeof i[1] !== "string") return false;
-    if (!i[0].startsWith("/") && !/^[A-Za-z]:[\\/]/.test(i[0])) return false;
+    // Absolute, or relative to the cwd (ZCCACHE_BASEDIR entries); inputs are only read.
+    if (i[0] === "" || i[0].includes("\0")) return false;
   }
   for (const f of ["size", "created", "lastUse", "exitCode"]) {
     if (!Number.isSafeInteger(a[f])) return false;

@@ -65,6 +65,11 @@ export interface UnitPlan {
   source: string;
   /** The user's own arguments for this unit alone (for running it uncached). */
   userArgs: string[];
+  /**
+   * `ZCCACHE_BASEDIR` when it applies: inputs under it are stored relative
+   * to the cwd and verified where they are for each request.
+   */
+  relocateRoot: string | null;
   /** Context-key fields specific to this unit (arguments, cwd, extras). */
   keyArgs: string[];
   cwdRelevant: boolean;

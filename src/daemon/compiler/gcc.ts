@@ -23,7 +23,7 @@
  * @module
  */
 import { lstatSync, readlinkSync, statSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import type { CompilerIdentityCache } from "../hash.ts";
 import { envNeedsCwd } from "../cache/key.ts";
 import { CompilerFamily, detectFamily } from "./detect.ts";
@@ -36,6 +36,7 @@ import {
   parseInvocation,
   privateRunArgs,
   resolveArgPath,
+  Role,
   searchPathArgs,
 } from "./args.ts";
 import { probeLanguage } from "./includes.ts";
@@ -72,6 +73,58 @@ export function classifyOutput(path: string): OutputTarget | string {
   if (!target || !target.isFile()) return `output ${path} is not a regular file`;
   return { path };
 }
+
+/** The base directory (absolute, containing `cwd`), or null. */
+function baseDirFor(value: string | undefined, cwd: string): string | null {
+  if (value === undefined || value === "" || !isAbsolute(value)) return null;
+  const b = resolve(value);
+  if (b === "/") return null;
+  return cwd === b || cwd.startsWith(b + "/") ? b : null;
+}
+
+function under(p: string, base: string): boolean {
+  return p === base || p.startsWith(base + "/");
+}
+
+/** Rewrite an absolute path under `base` (bare or after a path option) relative to `cwd`. */
+function relocateArg(a: string, base: string, cwd: string): string {
+  if (isAbsolute(a)) return under(resolve(a), base) ? relative(cwd, a) || "." : a;
+  for (const opt of RELOCATED_OPTIONS) {
+    if (a.startsWith(opt) && a.length > opt.length) {
+      const v = a.slice(opt.length);
+      if (isAbsolute(v) && under(resolve(v), base)) return opt + (relative(cwd, v) || ".");
+      return a;
+    }
+  }
+  return a;
+}
+
+/** Key form of a prefix map: an OLD under `base` is named relative to `cwd`. */
+function relocateMapArg(a: string, base: string, cwd: string): string {
+  const eq = a.indexOf("=");
+  const v = a.slice(eq + 1);
+  const last = v.lastIndexOf("=");
+  if (last <= 0) return a;
+  const old = v.slice(0, last);
+  if (!isAbsolute(old) || !under(resolve(old), base)) return a;
+  return `${a.slice(0, eq + 1)}\0rel:${relative(cwd, old) || "."}=${v.slice(last + 1)}`;
+}
+
+const RELOCATED_OPTIONS = [
+  "-I",
+  "-isystem",
+  "-iquote",
+  "-idirafter",
+  "-include",
+  "-imacros",
+  "--sysroot=",
+  "-isysroot",
+  "-fsanitize-ignorelist=",
+  "-fsanitize-blacklist=",
+  "-fprofile-use=",
+  "-fprofile-instr-use=",
+  "-fprofile-sample-use=",
+];
 
 /** Would the plain compiler colour its diagnostics for this client? */
 function wouldColor(req: DriverRequest, flavor: "gcc" | "clang"): boolean {
@@ -125,9 +178,20 @@ export class GccDriver implements CompilerDriver {
 
   /** See {@link CompilerDriver.plan}. */
   async plan(req: DriverRequest): Promise<DriverPlan> {
-    const { args } = expandResponseFiles(req.args, req.cwd);
-    const inv = parseInvocation(args);
+    let { args } = expandResponseFiles(req.args, req.cwd);
+    let inv = parseInvocation(args);
     if (inv.kind === "non_cacheable") return { kind: "passthrough", reason: inv.reason };
+    const basedir = baseDirFor(req.env.ZCCACHE_BASEDIR, req.cwd);
+    if (basedir !== null) {
+      // As ccache's base_dir: input paths under the base directory are made
+      // relative to the cwd, for the compile itself and so for its key.
+      const roles = inv.roles;
+      args = args.map((a, i) =>
+        roles[i] === Role.Other || roles[i] === Role.Source ? relocateArg(a, basedir, req.cwd) : a
+      );
+      inv = parseInvocation(args);
+      if (inv.kind === "non_cacheable") return { kind: "passthrough", reason: inv.reason };
+    }
     if (req.env.DEPENDENCIES_OUTPUT !== undefined || req.env.SUNPRO_DEPENDENCIES !== undefined) {
       return {
         kind: "passthrough",
@@ -150,7 +214,25 @@ export class GccDriver implements CompilerDriver {
       }
       optionInputs.push(abs);
     }
-    const cwdRelevant = inv.cwdRelevant || envNeedsCwd(req.env) || inv.recordsCommandLine;
+    let cwdRelevant = inv.cwdRelevant || envNeedsCwd(req.env) || inv.recordsCommandLine;
+    const extraKey: string[] = [];
+    if (basedir !== null && !inv.recordsCommandLine && !envNeedsCwd(req.env)) {
+      // Inputs are stored relative to the cwd and verified where they are now,
+      // so only recorded paths tie an object to its directory: debug info's
+      // compile directory, unless a prefix map rewrites it.
+      cwdRelevant = false;
+      if (inv.debug) {
+        const map = inv.prefixMaps.findLast(([old]) => {
+          const o = resolve(req.cwd, old);
+          return req.cwd === o || req.cwd.startsWith(o + "/");
+        });
+        if (map === undefined) cwdRelevant = true;
+        else {
+          const o = resolve(req.cwd, map[0]);
+          extraKey.push(`debug-cwd=${map[1]}${req.cwd.slice(o.length)}`);
+        }
+      }
+    }
     const single = inv.units.length === 1;
     const base = basename(req.compiler);
     const cxx = /\+\+|^c\+\+|g\+\+|clang\+\+/.test(base);
@@ -207,7 +289,16 @@ export class GccDriver implements CompilerDriver {
       units.push({
         source,
         userArgs: unitArgs,
-        keyArgs: keyArgsForUnit(inv, unit),
+        keyArgs: [
+          ...extraKey,
+          ...keyArgsForUnit(inv, unit).map((a) =>
+            basedir === null ? a : a.startsWith("-fdebug-prefix-map=") ||
+                a.startsWith("-ffile-prefix-map=") || a.startsWith("-fmacro-prefix-map=")
+              ? relocateMapArg(a, basedir, req.cwd)
+              : a
+          ),
+        ],
+        relocateRoot: basedir,
         cwdRelevant,
         object,
         depfile,
