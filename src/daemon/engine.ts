@@ -52,7 +52,7 @@ import {
   writeSync,
 } from "node:fs";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { clearInterval, setInterval } from "node:timers";
 import type { ArtifactData, ArtifactOutput } from "../core/messages.ts";
 import { CompilerIdentityCache, FileHashCache } from "./hash.ts";
@@ -63,13 +63,13 @@ import { parseDepfile, retargetDepfile } from "./compiler/depfile.ts";
 import {
   computeProbes,
   DirCache,
+  namedPath,
   probeSearchPath,
   type ScanInfo,
   scanText,
   type SearchPath,
   verifyProbes,
 } from "./compiler/includes.ts";
-import { resolveArgPath } from "./compiler/args.ts";
 import { tmpSuffix } from "./cache/store.ts";
 import { type ArtifactStore, LocalArtifactStore } from "./cache/artifact_store.ts";
 import { artifactKey, compileDate, contextKey, timeRule } from "./cache/key.ts";
@@ -584,11 +584,8 @@ export class CompileEngine {
       const st = statSync(at(p), { throwIfNoEntry: false });
       if (!st || Math.floor(st.mtimeMs / 1000) !== m) return { ok: false, newest };
     }
-    if (e.probes && e.probes.length > 0) {
-      const groups = e.probes.some((g) => !isAbsolute(g.dir))
-        ? e.probes.map((g) => ({ ...g, dir: at(g.dir) }))
-        : e.probes;
-      if (!verifyProbes(groups, this.#dirs)) return { ok: false, newest };
+    if (e.probes && e.probes.length > 0 && !verifyProbes(e.probes, this.#dirs, req.cwd)) {
+      return { ok: false, newest };
     }
     return { ok: true, newest };
   }
@@ -965,34 +962,32 @@ export class CompileEngine {
         if (!unit.rawAssembly) return notCached("no header list");
         text = "";
       }
-      listed = parseDepfile(text).map((p) => resolveArgPath(req.cwd, p));
+      listed = parseDepfile(text).map(namedPath);
     }
-    const files = [unit.source, ...listed.filter((p) => p !== unit.source)];
+    // Inputs are named as the compiler named them: relative to the cwd
+    // (verified where they are for each request) or absolute.
+    const at = (p: string): string => (isAbsolute(p) ? p : resolve(req.cwd, p));
+    const files = [unit.sourceName, ...listed.filter((p) => at(p) !== unit.source)];
     const all = [...new Set([...files, ...unit.optionInputs])];
     const inputs: [string, string][] = [];
     const scans = new Map<string, ScanInfo>();
     for (const p of all) {
-      const hash = this.#files.hashOf(p);
+      const a = at(p);
+      const hash = this.#files.hashOf(a);
       if (hash === null) return notCached(`input ${p} unreadable`);
       // An input changed while the compiler ran: the object may not match.
-      const st = statSync(p, { throwIfNoEntry: false });
+      const st = statSync(a, { throwIfNoEntry: false });
       if (!st || st.mtimeMs >= compileStartMs + 1 || st.ctimeMs >= compileStartMs + 1) {
         return notCached(`input ${p} changed during the compile`);
       }
       inputs.push([p, hash]);
       if (files.includes(p)) {
-        const s = this.#scan(p, hash);
+        const s = this.#scan(a, hash);
         if (s === null) return notCached(`input ${p} unreadable`);
         if (s.embed) return notCached(`${p} embeds files the depfile does not list`);
         scans.set(p, s);
       }
     }
-    // Under ZCCACHE_BASEDIR, inputs are named relative to the cwd (another
-    // checkout finds and verifies its own copies).
-    const root = unit.relocateRoot;
-    const stored = (p: string): string =>
-      root !== null && (p === root || p.startsWith(root + "/")) ? relative(req.cwd, p) || "." : p;
-    if (root !== null) { for (const i of inputs) i[0] = stored(i[0]); }
     inputs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const time = timeRule(files, scans, req.env, this.#now());
     if (!time.store) return notCached(time.reason);
@@ -1008,13 +1003,13 @@ export class CompileEngine {
         gch: true,
       }, this.#dirs);
       if (pr.pch !== null) return notCached(`precompiled header ${pr.pch} in use`);
-      probes = root === null ? pr.groups : pr.groups.map((g) => ({ ...g, dir: stored(g.dir) }));
+      probes = pr.groups;
     }
     const stamps: [string, number][] = [];
     for (const f of time.stampFiles) {
-      const st = statSync(f, { throwIfNoEntry: false });
+      const st = statSync(at(f), { throwIfNoEntry: false });
       if (!st) return notCached(`input ${f} vanished`);
-      stamps.push([stored(f), Math.floor(st.mtimeMs / 1000)]);
+      stamps.push([f, Math.floor(st.mtimeMs / 1000)]);
     }
     const key = artifactKey(ctx, inputs);
     let obj: Uint8Array;

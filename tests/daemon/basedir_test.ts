@@ -134,3 +134,36 @@ test("ZCCACHE_BASEDIR unset: checkouts do not share entries", async () => {
     rmSync(root, { recursive: true, force: true });
   }
 }, { ignore: GCC === null });
+
+test(
+  "relative paths: the same project compiled from another directory hits (as ccache)",
+  async () => {
+    const root = mkdtempSync(join(tmpdir(), "zccache-rel-"));
+    const engine = new CompileEngine({ cacheDir: join(root, "cache"), flushIntervalMs: 0 });
+    try {
+      const a = checkout(root, "a");
+      const b = checkout(root, "b");
+      const run = (d: string, extra: string[] = []) =>
+        engine.compile({
+          compiler: GCC!,
+          args: [...extra, "-I../early", "-I../inc", "-c", "../src/m.c", "-o", "m.o", "-MD"],
+          cwd: join(d, "build"),
+          env: baseEnv(),
+          stdin: new Uint8Array(),
+        });
+      assert.equal((await run(a)).cached, false);
+      assert.equal((await run(b)).cached, true, "relative compile elsewhere hits");
+      writeFileSync(join(b, "inc/h.h"), "#define H 9\n");
+      assert.equal((await run(b)).cached, false, "b's own header is verified");
+      writeFileSync(join(b, "early/h.h"), "#define H 6\n");
+      assert.equal((await run(b)).cached, false, "a header appearing in b's tree is caught");
+      assert.equal((await run(a)).cached, true);
+      assert.equal((await run(a, ["-g"])).cached, false);
+      assert.equal((await run(b, ["-g"])).cached, false, "-g records the directory: no sharing");
+    } finally {
+      await engine.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+  { ignore: GCC === null },
+);

@@ -446,7 +446,12 @@ test("CompileEngine keys the cwd only where it matters", async () => {
     assert.equal((await p.engine.compile(abs("w1", ["-g"]))).kind, "miss");
     assert.equal((await p.engine.compile(abs("w2", ["-g"]))).kind, "miss"); // DWARF comp_dir
     assert.equal((await p.engine.compile(abs("w1", ["-I."]))).kind, "miss");
-    assert.equal((await p.engine.compile(abs("w2", ["-I."]))).kind, "miss"); // relative -I
+    // A relative -I: inputs are verified where they are, and a.h is still found
+    // beside the source (no header appeared in w2): a hit.
+    assert.equal((await p.engine.compile(abs("w2", ["-I."]))).kind, "hit");
+    writeFileSync(join(p.dir, "w2", "a.h"), "#define VALUE 2\n");
+    // A quote include is found beside the source first: still a hit.
+    assert.equal((await p.engine.compile(abs("w2", ["-I."]))).kind, "hit");
   } finally {
     await p.done();
   }

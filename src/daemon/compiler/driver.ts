@@ -27,6 +27,8 @@ export interface DriverRequest {
   stdin: Uint8Array;
   /** The client's stderr is a terminal (diagnostics would be coloured). */
   stderrTty: boolean;
+  /** Aborts when the client goes away. */
+  signal?: AbortSignal;
 }
 
 /** Where a unit's outputs go. `discard`: the user named `/dev/null`. */
@@ -63,13 +65,10 @@ export interface RunPlan {
 export interface UnitPlan {
   /** Absolute source path. */
   source: string;
+  /** The source as the compiler names it (relative to the cwd, or absolute). */
+  sourceName: string;
   /** The user's own arguments for this unit alone (for running it uncached). */
   userArgs: string[];
-  /**
-   * `ZCCACHE_BASEDIR` when it applies: inputs under it are stored relative
-   * to the cwd and verified where they are for each request.
-   */
-  relocateRoot: string | null;
   /** Context-key fields specific to this unit (arguments, cwd, extras). */
   keyArgs: string[];
   cwdRelevant: boolean;
@@ -81,7 +80,7 @@ export interface UnitPlan {
   depTargets: string[];
   /** How to run this unit into `paths`. */
   run(paths: PrivatePaths): RunPlan;
-  /** Files named by options that the compiler reads (absolute). */
+  /** Files named by options that the compiler reads (as named: relative to the cwd, or absolute). */
   optionInputs: string[];
   /** `-include` files as written. */
   forcedIncludes: string[];

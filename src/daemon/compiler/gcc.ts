@@ -39,7 +39,7 @@ import {
   Role,
   searchPathArgs,
 } from "./args.ts";
-import { probeLanguage } from "./includes.ts";
+import { namedPath, probeLanguage } from "./includes.ts";
 import type {
   CompilerDriver,
   DriverPlan,
@@ -72,6 +72,17 @@ export function classifyOutput(path: string): OutputTarget | string {
   const target = statSync(path, { throwIfNoEntry: false });
   if (!target || !target.isFile()) return `output ${path} is not a regular file`;
   return { path };
+}
+
+/** `p`, or a rejection with the abort reason as soon as `signal` aborts. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** The base directory (absolute, containing `cwd`), or null. */
@@ -153,7 +164,7 @@ export class GccDriver implements CompilerDriver {
     return f === CompilerFamily.Gcc || f === CompilerFamily.Clang;
   }
 
-  /** `gcc` or `clang`, from the binary's `--version` (memoised by its hash). */
+  /** `gcc` or `clang`, from the binary's `--version` (memoised by its hash; 5 s at most). */
   flavor(compiler: string, hash: string): Promise<"gcc" | "clang"> {
     let p = flavorMemo.get(hash);
     if (p === undefined) {
@@ -162,6 +173,7 @@ export class GccDriver implements CompilerDriver {
         cwd: "/",
         env: { PATH: "/usr/bin:/bin", LC_ALL: "C" },
         stdin: new Uint8Array(),
+        signal: AbortSignal.timeout(5_000),
       }).then(
         (r) => {
           const text = new TextDecoder().decode(r.stdout).toLowerCase();
@@ -199,7 +211,7 @@ export class GccDriver implements CompilerDriver {
       };
     }
     const compilerHash = await this.#identities.identity(req.compiler);
-    const flavor = await this.flavor(req.compiler, compilerHash);
+    const flavor = await raceAbort(this.flavor(req.compiler, compilerHash), req.signal);
     if (inv.deps?.via === "wp" && flavor === "clang") {
       return { kind: "passthrough", reason: "clang -Wp,-MD depfile" };
     }
@@ -214,23 +226,28 @@ export class GccDriver implements CompilerDriver {
       }
       optionInputs.push(abs);
     }
-    let cwdRelevant = inv.cwdRelevant || envNeedsCwd(req.env) || inv.recordsCommandLine;
+    // Inputs are stored as the compiler names them (relative to the cwd, or
+    // absolute) and verified where they are for each request, so the cwd is
+    // key material only where the object records it: debug info's compile
+    // directory (unless a prefix map rewrites it), a recorded command line,
+    // tools found relative to it (-B), or relative include paths from the
+    // environment.
+    let cwdRelevant = inv.recordsCommandLine || envNeedsCwd(req.env) ||
+      args.some((a, i) =>
+        a === "-working-directory" || a.startsWith("-working-directory=") ||
+        (a === "-B" && !isAbsolute(args[i + 1] ?? "/")) ||
+        (a.startsWith("-B") && a.length > 2 && !isAbsolute(a.slice(2)))
+      );
     const extraKey: string[] = [];
-    if (basedir !== null && !inv.recordsCommandLine && !envNeedsCwd(req.env)) {
-      // Inputs are stored relative to the cwd and verified where they are now,
-      // so only recorded paths tie an object to its directory: debug info's
-      // compile directory, unless a prefix map rewrites it.
-      cwdRelevant = false;
-      if (inv.debug) {
-        const map = inv.prefixMaps.findLast(([old]) => {
-          const o = resolve(req.cwd, old);
-          return req.cwd === o || req.cwd.startsWith(o + "/");
-        });
-        if (map === undefined) cwdRelevant = true;
-        else {
-          const o = resolve(req.cwd, map[0]);
-          extraKey.push(`debug-cwd=${map[1]}${req.cwd.slice(o.length)}`);
-        }
+    if (inv.debug && !cwdRelevant) {
+      const map = inv.prefixMaps.findLast(([old]) => {
+        const o = resolve(req.cwd, old);
+        return req.cwd === o || req.cwd.startsWith(o + "/");
+      });
+      if (map === undefined) cwdRelevant = true;
+      else {
+        const o = resolve(req.cwd, map[0]);
+        extraKey.push(`debug-cwd=${map[1]}${req.cwd.slice(o.length)}`);
       }
     }
     const single = inv.units.length === 1;
@@ -288,6 +305,7 @@ export class GccDriver implements CompilerDriver {
       };
       units.push({
         source,
+        sourceName: namedPath(unit.source),
         userArgs: unitArgs,
         keyArgs: [
           ...extraKey,
@@ -298,7 +316,7 @@ export class GccDriver implements CompilerDriver {
               : a
           ),
         ],
-        relocateRoot: basedir,
+
         cwdRelevant,
         object,
         depfile,

@@ -25,7 +25,7 @@
  * @module
  */
 import { readdirSync, statSync } from "node:fs";
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, normalize, relative, resolve } from "node:path";
 import { runProcess } from "./run.ts";
 
 /** One `#include`-like reference found in a file. */
@@ -87,10 +87,17 @@ export function scanText(bytes: Uint8Array): ScanInfo {
 
 /** The include search chain of one compiler and flag set. */
 export interface SearchPath {
-  /** Directories searched for `#include "..."` after the includer's own (absolute). */
+  /** Directories searched for `#include "..."` after the includer's own (as named: relative to the cwd, or absolute). */
   quote: string[];
-  /** Directories searched for `#include <...>` (absolute). */
+  /** Directories searched for `#include <...>` (as named). */
   bracket: string[];
+}
+
+/** A path as the compiler names it: absolute normalised, or relative normalised. */
+export function namedPath(p: string): string {
+  if (isAbsolute(p)) return resolve(p);
+  const n = normalize(p).replace(/\/+$/, "");
+  return n === "" ? "." : n;
 }
 
 const searchMemo = new Map<string, Promise<SearchPath | null>>();
@@ -140,6 +147,7 @@ async function runSearchProbe(
       cwd,
       env: { ...env, LC_ALL: "C" },
       stdin: new Uint8Array(),
+      signal: AbortSignal.timeout(10_000),
     });
   } catch {
     return null;
@@ -174,12 +182,12 @@ export function parseSearchPath(text: string, cwd: string): SearchPath | null {
     }
     if ((state === "quote" || state === "bracket") && line.startsWith(" ")) {
       const dir = line.trim().replace(/ \((framework directory|headermap)\)$/, "");
-      const abs = isAbsolute(dir) ? resolve(dir) : resolve(cwd, dir);
-      (state === "quote" ? quote : bracket).push(abs);
+      (state === "quote" ? quote : bracket).push(namedPath(dir));
     }
   }
   if (state !== "done") return null;
-  const miss = missing.map((d) => (isAbsolute(d) ? resolve(d) : resolve(cwd, d)));
+  void cwd;
+  const miss = missing.map(namedPath);
   return { quote: [...miss, ...quote], bracket: [...miss, ...bracket] };
 }
 
@@ -252,7 +260,7 @@ function isFile(path: string): boolean {
 /** Inputs to {@link computeProbes}. */
 export interface ProbeInput {
   cwd: string;
-  /** Absolute paths of the source and every header the compile read, source first. */
+  /** The source and every header the compile read, source first, as named (relative or absolute). */
   files: string[];
   /** Scan of each file in `files`. */
   scans: Map<string, ScanInfo>;
@@ -281,19 +289,24 @@ export function computeProbes(inp: ProbeInput, dirs: DirCache): ProbeResult {
   const present = new Map<string, Set<string>>();
   let pch: string | null = null;
   const seenRef = new Set<string>();
+  const abs = (n: string): string => (isAbsolute(n) ? n : resolve(inp.cwd, n));
+  // A directory's name in the form its candidate was named (relative stays relative).
+  const named = (absDir: string, like: string): string =>
+    isAbsolute(like) ? absDir : relative(inp.cwd, absDir) || ".";
 
   const markAbsent = (path: string): void => {
     // Walk up to the deepest existing directory; the first missing
     // component is the name that must stay absent there.
-    let child = path;
-    let dir = dirname(path);
+    let child = abs(path);
+    let dir = dirname(child);
     for (let guard = 0; guard < 64; guard++) {
       const names = dirs.names(dir);
       if (names !== null) {
         const name = basename(child);
         if (names.has(name)) return; // exists as something that is not a usable file
-        let set = absent.get(dir);
-        if (!set) absent.set(dir, set = new Set());
+        const key = named(dir, path);
+        let set = absent.get(key);
+        if (!set) absent.set(key, set = new Set());
         set.add(name);
         return;
       }
@@ -303,23 +316,25 @@ export function computeProbes(inp: ProbeInput, dirs: DirCache): ProbeResult {
     }
   };
   const markPresent = (path: string): void => {
-    const dir = dirname(path);
-    let set = present.get(dir);
-    if (!set) present.set(dir, set = new Set());
+    const key = named(dirname(abs(path)), path);
+    let set = present.get(key);
+    if (!set) present.set(key, set = new Set());
     set.add(basename(path));
   };
   const exists = (path: string): boolean => {
-    const names = dirs.names(dirname(path));
-    return names !== null && names.has(basename(path)) && isFile(path);
+    const a = abs(path);
+    const names = dirs.names(dirname(a));
+    return names !== null && names.has(basename(a)) && isFile(a);
   };
   const search = (chain: readonly string[], name: string, mustExist: boolean): void => {
     for (const d of chain) {
       const p = join(d, name);
       if (inp.gch) {
         const g = `${p}.gch`;
-        const names = dirs.names(dirname(g));
-        if (names !== null && names.has(basename(g))) {
-          pch ??= g;
+        const ga = abs(g);
+        const names = dirs.names(dirname(ga));
+        if (names !== null && names.has(basename(ga))) {
+          pch ??= ga;
         } else {
           markAbsent(g);
         }
@@ -335,7 +350,8 @@ export function computeProbes(inp: ProbeInput, dirs: DirCache): ProbeResult {
     const bracket = inp.search.bracket;
     if (ref.next) {
       const all = [...inp.search.quote, ...bracket];
-      const at = all.findIndex((d) => file.startsWith(d + "/"));
+      const fa = abs(file);
+      const at = all.findIndex((d) => fa.startsWith(abs(d) + "/"));
       return at < 0 ? null : all.slice(at + 1);
     }
     if (ref.angle) return bracket;
@@ -344,7 +360,7 @@ export function computeProbes(inp: ProbeInput, dirs: DirCache): ProbeResult {
 
   for (const f of inp.forced) {
     if (isAbsolute(f)) continue;
-    search([inp.cwd, ...inp.search.quote, ...inp.search.bracket], f, false);
+    search([".", ...inp.search.quote, ...inp.search.bracket], f, false);
   }
   for (const file of inp.files) {
     const scan = inp.scans.get(file);
@@ -375,10 +391,13 @@ export function computeProbes(inp: ProbeInput, dirs: DirCache): ProbeResult {
   return { groups, pch };
 }
 
-/** True when every group still holds: no absent name appeared, no present one vanished. */
-export function verifyProbes(groups: readonly ProbeGroup[], dirs: DirCache): boolean {
+/**
+ * True when every group still holds: no absent name appeared, no present one
+ * vanished. Relative group directories are resolved against `cwd`.
+ */
+export function verifyProbes(groups: readonly ProbeGroup[], dirs: DirCache, cwd: string): boolean {
   for (const g of groups) {
-    const names = dirs.names(g.dir);
+    const names = dirs.names(isAbsolute(g.dir) ? g.dir : resolve(cwd, g.dir));
     if (names === null) return false;
     for (const n of g.absent) if (names.has(n)) return false;
     for (const n of g.present) if (!names.has(n)) return false;
