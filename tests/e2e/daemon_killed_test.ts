@@ -34,7 +34,8 @@ test("daemon killed during 8 in-flight compiles: all succeed, next call restarts
     mkdirSync(marks);
     writeFileSync(
       slowcc,
-      `#!/bin/sh\ntouch ${marks}/$$\nsleep 2\nexec ${realGcc} "$@"\n`,
+      // Only compiles are slow and marked (not the daemon's --version / -E -v probes).
+      `#!/bin/sh\ncase " $* " in *" -c "*) touch ${marks}/$$; sleep 2;; esac\nexec ${realGcc} "$@"\n`,
       { mode: 0o755 },
     );
     // Let the daemon run all 8 at once, so all 8 are inside it when it dies.
