@@ -142,8 +142,11 @@ function wouldColor(req: DriverRequest, flavor: "gcc" | "clang"): boolean {
   if (!req.stderrTty) return false;
   const term = req.env.TERM;
   if (term === undefined || term === "" || term === "dumb") return false;
-  if (flavor === "gcc" && req.env.GCC_COLORS === "") return false;
-  return true;
+  if (flavor === "gcc") return req.env.GCC_COLORS !== "";
+  // LLVM's terminalHasColors(): the terminal types it knows to colour.
+  return term === "ansi" || term === "cygwin" || term === "linux" ||
+    /^(screen|xterm|vt100|rxvt|tmux)/.test(term) ||
+    term.endsWith("color");
 }
 
 /** The gcc/clang {@link CompilerDriver}. */
