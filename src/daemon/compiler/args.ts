@@ -715,29 +715,52 @@ export function discoveryArgs(
   return out;
 }
 
+/** Options (prefixes) that can change the include search path. */
+const SEARCH_OPTION_PREFIXES = [
+  "-I",
+  "-i",
+  "-nostd",
+  "-nobuiltininc",
+  "--sysroot",
+  "-target",
+  "--target",
+  "-stdlib",
+  "-B",
+  "--gcc-toolchain",
+  "-gcc-toolchain",
+  "-resource-dir",
+  "-F",
+  "-arch",
+  "--driver-mode",
+  "-m32",
+  "-m64",
+  "-mx32",
+  "-m16",
+  "-mabi",
+  "--cuda-path",
+  "-cxx-isystem",
+];
+
 /**
- * Arguments that shape the include search path (for the `-E -v` probe):
- * the user's arguments without outputs, dependency options, sources,
- * forced includes and `-c`.
+ * Arguments that shape the include search path (for the `-E -v` probe): the
+ * user's options that can move an include directory, with their values;
+ * nothing else (so `-D`/`-O` changes share one probe).
  */
 export function searchPathArgs(inv: CacheableInvocation): string[] {
   const out: string[] = [];
   for (let i = 0; i < inv.args.length; i++) {
-    const role = inv.roles[i];
-    if (role !== Role.Other) continue;
+    if (inv.roles[i] !== Role.Other) continue;
     const a = inv.args[i];
-    if (a === "-c") continue;
-    if (a === "-include" || a === "-imacros") {
-      i++;
+    if (a === "-include" || a === "-imacros" || a.startsWith("-include") || a === "-x") {
+      if (a === "-include" || a === "-imacros" || a === "-x") i++;
       continue;
     }
-    if (a.startsWith("-include") || a.startsWith("--include=")) continue;
-    if (a === "-x") {
-      i++;
+    if (!SEARCH_OPTION_PREFIXES.some((p) => a.startsWith(p))) {
+      if (SEPARATE_VALUE.has(a)) i++;
       continue;
     }
-    if (a.startsWith("-x")) continue;
     out.push(a);
+    if (SEPARATE_VALUE.has(a) && i + 1 < inv.args.length) out.push(inv.args[++i]);
   }
   return out;
 }

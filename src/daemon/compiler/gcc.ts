@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { lstatSync, readlinkSync, statSync } from "node:fs";
+import { lstatSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import type { CompilerIdentityCache } from "../hash.ts";
 import { envNeedsCwd } from "../cache/key.ts";
@@ -63,14 +63,6 @@ export function classifyOutput(path: string): OutputTarget | string {
   }
   if (st.isSymbolicLink()) return `output ${path} is a symbolic link`;
   if (!st.isFile()) return `output ${path} is not a regular file`;
-  try {
-    readlinkSync(path);
-    return `output ${path} is a symbolic link`;
-  } catch {
-    // not a link
-  }
-  const target = statSync(path, { throwIfNoEntry: false });
-  if (!target || !target.isFile()) return `output ${path} is not a regular file`;
   return { path };
 }
 

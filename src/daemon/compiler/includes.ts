@@ -294,25 +294,35 @@ export function computeProbes(inp: ProbeInput, dirs: DirCache): ProbeResult {
   const named = (absDir: string, like: string): string =>
     isAbsolute(like) ? absDir : relative(inp.cwd, absDir) || ".";
 
+  // Listings for this computation (each directory stat-validated once).
+  const memo = new Map<string, Set<string> | null>();
+  const ls = (dir: string): Set<string> | null => {
+    let n = memo.get(dir);
+    if (n === undefined) {
+      n = dirs.names(dir);
+      memo.set(dir, n);
+    }
+    return n;
+  };
   const markAbsent = (path: string): void => {
-    // Walk up to the deepest existing directory; the first missing
-    // component is the name that must stay absent there.
-    let child = abs(path);
-    let dir = dirname(child);
-    for (let guard = 0; guard < 64; guard++) {
-      const names = dirs.names(dir);
-      if (names !== null) {
-        const name = basename(child);
-        if (names.has(name)) return; // exists as something that is not a usable file
+    // Walk down from the root through listings (never stat a missing path:
+    // that is slow on some runtimes) to the deepest existing directory; the
+    // first missing component is the name that must stay absent there.
+    const a = abs(path);
+    const parts = a.split("/").filter((x) => x !== "");
+    let dir = "/";
+    for (let i = 0; i < parts.length; i++) {
+      const names = ls(dir);
+      if (names === null) return; // unreadable: nothing to record
+      if (!names.has(parts[i])) {
         const key = named(dir, path);
         let set = absent.get(key);
         if (!set) absent.set(key, set = new Set());
-        set.add(name);
+        set.add(parts[i]);
         return;
       }
-      if (dir === dirname(dir)) return;
-      child = dir;
-      dir = dirname(dir);
+      if (i === parts.length - 1) return; // exists (as something that is not a usable file)
+      dir = dir === "/" ? `/${parts[i]}` : `${dir}/${parts[i]}`;
     }
   };
   const markPresent = (path: string): void => {
@@ -323,7 +333,14 @@ export function computeProbes(inp: ProbeInput, dirs: DirCache): ProbeResult {
   };
   const exists = (path: string): boolean => {
     const a = abs(path);
-    const names = dirs.names(dirname(a));
+    const d = dirname(a);
+    // Only list a directory whose parent lists it (no stat of missing paths).
+    const parent = dirname(d);
+    if (d !== parent) {
+      const up = ls(parent);
+      if (up === null || !up.has(basename(d))) return false;
+    }
+    const names = ls(d);
     return names !== null && names.has(basename(a)) && isFile(a);
   };
   const search = (chain: readonly string[], name: string, mustExist: boolean): void => {
@@ -332,7 +349,9 @@ export function computeProbes(inp: ProbeInput, dirs: DirCache): ProbeResult {
       if (inp.gch) {
         const g = `${p}.gch`;
         const ga = abs(g);
-        const names = dirs.names(dirname(ga));
+        const gd = dirname(ga);
+        const up = ls(dirname(gd));
+        const names = gd === "/" || (up !== null && up.has(basename(gd))) ? ls(gd) : null;
         if (names !== null && names.has(basename(ga))) {
           pch ??= ga;
         } else {
