@@ -427,3 +427,20 @@ test("exact: identical concurrent misses compile once and serve all", async () =
     await p.done();
   }
 }, { ignore: GCC === null });
+
+test(
+  "exact (gcc): -fdiagnostics-color=auto on a terminal colours like the plain compiler",
+  async () => {
+    const p = exactProject();
+    try {
+      p.write("a.c", "int f(int x) { int unused; return x; }\n");
+      const env = { ...p.env, TERM: "xterm" };
+      const args = ["-fdiagnostics-color=auto", "-Wall", "-c", "a.c", "-o", "a.o"];
+      const r = await p.cached(GCC!, args, { env, client: { umask: 0o022, stderrTty: true } });
+      assert.ok(new TextDecoder().decode(r.r.stderr).includes("\x1b["));
+    } finally {
+      await p.done();
+    }
+  },
+  { ignore: GCC === null },
+);

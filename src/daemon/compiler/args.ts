@@ -326,6 +326,7 @@ const INPUT_FILE_OPTIONS = [
   "-specs=",
   "--specs=",
   "-fplugin=",
+  "-fpass-plugin=",
 ];
 
 /** Options that make the object record the full command line. */
@@ -448,7 +449,9 @@ export function parseInvocation(args: readonly string[]): Invocation {
     }
     // Dependency-file flags.
     if (a === "-MD" || a === "-MMD") {
-      if (depStyle === null || a === "-MD") depStyle = a === "-MD" ? "MD" : "MMD";
+      // Any -MMD may drop system headers from the user's depfile: then the
+      // complete list comes from a separate pass.
+      if (depStyle !== "MMD") depStyle = a === "-MD" ? "MD" : "MMD";
       roles[i] = Role.DepFlag;
       continue;
     }
@@ -492,6 +495,17 @@ export function parseInvocation(args: readonly string[]): Invocation {
       }
       return nc("options passed straight to the preprocessor (-Wp,)");
     }
+    if (a === "-Xclang" || a === "-Xpreprocessor") {
+      const v = args[i + 1] ?? "";
+      const r = nonCacheableReason(v) ??
+        (["-load", "-add-plugin", "-plugin", "-include-pch", "-fmodule-file", "-ast-dump"].some((
+            x,
+          ) => v === x || v.startsWith(x + "=")
+          ) || v.startsWith("-MT") || v.startsWith("-dependency")
+          ? `${a} ${v}`
+          : null);
+      if (r !== null) return nc(`option passed to the compiler itself: ${r}`);
+    }
     if (a.startsWith("-Wa,") || a === "-Xassembler") {
       const opts = a === "-Xassembler" ? [args[i + 1] ?? ""] : a.slice(4).split(",");
       const side = assemblerSideOutput(opts);
@@ -511,7 +525,10 @@ export function parseInvocation(args: readonly string[]): Invocation {
     }
     if (RECORD_COMMAND_LINE.has(a)) records = true;
     else if (NO_RECORD_COMMAND_LINE.has(a)) records = false;
-    if (isColorOption(a)) colorChoice = a;
+    if (isColorOption(a)) {
+      // "auto" is what the compiler does anyway: colour on a terminal.
+      colorChoice = a === "-fdiagnostics-color=auto" ? null : a;
+    }
     if (a === "-nostdinc" || a === "-nostdinc++" || a === "-nostdlibinc") nostdinc = true;
     if (a.startsWith("-g")) debug = a !== "-g0";
     if (a.startsWith("-fdebug-prefix-map=") || a.startsWith("-ffile-prefix-map=")) {
