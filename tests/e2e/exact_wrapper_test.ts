@@ -32,13 +32,13 @@ test("wrapper: outputs get the mode of the wrapper's umask, miss and hit", async
   }
 }, { ignore: !have("gcc") });
 
-for (const cc of ["gcc", "clang"]) {
+for (const [cc, term] of [["gcc", "xterm"], ["gcc", "xterm-256color"], ["clang", "xterm"]]) {
   test(
-    `wrapper (${cc}): a terminal gets the compiler's coloured diagnostics, miss and hit`,
+    `wrapper (${cc}, TERM=${term}): a terminal gets the compiler's diagnostics, miss and hit`,
     async () => {
       const w = makeWorld("tty");
       try {
-        const env: Record<string, string> = { ...w.env, TERM: "xterm" };
+        const env: Record<string, string> = { ...w.env, TERM: term };
         delete env.NO_COLOR;
         writeFileSync(join(w.dir, "a.c"), "int f(int x) { int unused; return x; }\n");
         const args = [cc, "-Wall", "-c", "a.c", "-o", "a.o"];

@@ -64,7 +64,8 @@ export interface ContextFields {
   compilerHash: string;
   /** The cwd, or null when it cannot change the result. */
   cwd: string | null;
-  colored: boolean;
+  /** Diagnostic decoration forced on the run ("" when none). */
+  colored: string;
   env: Record<string, string>;
   args: readonly string[];
   /** Driver-specific extra fields (e.g. the base-dir rewrite). */
@@ -76,7 +77,7 @@ export function contextKey(f: ContextFields): string {
   const h = new KeyHasher("zccache-ts-context-v2");
   h.field(f.family).field(f.flavor).field(f.invokedName).field(f.compilerHash);
   h.field(f.cwd === null ? "cwd-independent" : `cwd=${f.cwd}`);
-  h.field(f.colored ? "color" : "no-color");
+  h.field(f.colored === "" ? "no-color" : f.colored);
   for (const name of KEY_ENV_VARS) {
     const v = f.env[name];
     h.field(v === undefined ? `${name}\0unset` : `${name}=${v}`);

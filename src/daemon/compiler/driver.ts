@@ -101,7 +101,8 @@ export type DriverPlan =
     flavor: "gcc" | "clang";
     compilerHash: string;
     /** Diagnostics are coloured (forced on the private run). */
-    colored: boolean;
+    /** How diagnostics are decorated for this client ("" = plain; "color", "color+urls"). */
+    colored: string;
     units: UnitPlan[];
   };
 

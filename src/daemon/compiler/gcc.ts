@@ -129,6 +129,16 @@ const RELOCATED_OPTIONS = [
   "-fprofile-sample-use=",
 ];
 
+/** gcc's `auto_enable_urls()` (diagnostic-color.cc) for a terminal client. */
+function wouldLinkUrls(req: DriverRequest): boolean {
+  const colorterm = req.env.COLORTERM;
+  if (colorterm === "xfce4-terminal" || colorterm === "gnome-terminal") return false;
+  if (req.env.GCC_URLS !== undefined || req.env.TERM_URLS !== undefined) return true;
+  const term = req.env.TERM;
+  if (colorterm === undefined && (term === "xterm" || term === "linux")) return false;
+  return true;
+}
+
 /** Would the plain compiler colour its diagnostics for this client? */
 function wouldColor(req: DriverRequest, flavor: "gcc" | "clang"): boolean {
   if (!req.stderrTty) return false;
@@ -210,6 +220,11 @@ export class GccDriver implements CompilerDriver {
     if (inv.deps?.via === "wp" && flavor === "clang") {
       return { kind: "passthrough", reason: "clang -Wp,-MD depfile" };
     }
+    // gcc also links option names (OSC 8) on some terminals; forcing that is
+    // recorded in -g debug info, so it is only forced where nothing records it.
+    const urls = flavor === "gcc" && wouldLinkUrls(req) &&
+      !args.some((a) => a.startsWith("-fdiagnostics-urls") || a === "-frecord-gcc-switches") &&
+      !inv.debug;
     const colored = wouldColor(req, flavor) && inv.colorChoice === null &&
       !inv.recordsCommandLine;
     const optionInputs: string[] = [];
@@ -288,6 +303,7 @@ export class GccDriver implements CompilerDriver {
         }
         if (colored) {
           runArgs.push(flavor === "gcc" ? "-fdiagnostics-color=always" : "-fcolor-diagnostics");
+          if (urls) runArgs.push("-fdiagnostics-urls=always");
         }
         const needDiscovery = deps !== null && deps.style === "MMD" && !rawAssembly;
         return {
@@ -329,7 +345,7 @@ export class GccDriver implements CompilerDriver {
       family: detectFamily(req.compiler),
       flavor,
       compilerHash,
-      colored,
+      colored: colored ? (urls ? "color+urls" : "color") : "",
       units,
     };
   }
