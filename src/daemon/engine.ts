@@ -194,6 +194,8 @@ export interface ClearCounts {
 
 interface UnitResult {
   kind: "hit" | "miss" | "error" | "uncached";
+  /** Why an `uncached` unit was not stored. */
+  reason?: string;
   exitCode: number;
   stdout: Uint8Array;
   stderr: Uint8Array;
@@ -506,6 +508,27 @@ export class CompileEngine {
     const hits = results.filter((r) => r.kind === "hit").length;
     const misses = results.filter((r) => r.kind === "miss" || r.kind === "uncached").length;
     const errors = results.filter((r) => r.kind === "error").length;
+    const uncached = results.filter((r) => r.kind === "uncached");
+    if (uncached.length === results.length) {
+      // Found uncacheable only once it ran (__TIME__, a PCH, .incbin, a broken
+      // cache dir): counted as non-cacheable, as a pass-through is.
+      return {
+        exitCode,
+        stdout: concatAll(results.map((r) => r.stdout)),
+        stderr: concatAll(results.map((r) => r.stderr)),
+        cached: false,
+        cacheable: false,
+        timeSavedMs: 0,
+        bytesRead: 0,
+        bytesWritten: 0,
+        sources: results.map((r) => r.source),
+        kind: "non_cacheable",
+        unitHits: 0,
+        unitMisses: 0,
+        unitErrors: 0,
+        reason: uncached[0].reason ?? "not cacheable",
+      };
+    }
     const kind: OutcomeKind = errors > 0 ? "error" : hits === results.length ? "hit" : "miss";
     return {
       exitCode,
@@ -758,7 +781,11 @@ export class CompileEngine {
       );
       this.#total++;
       if (r.exitCode !== 0) this.#errors++;
-      return result(r, r.exitCode === 0 ? "uncached" : "error");
+      else this.#nonCacheable++;
+      return {
+        ...result(r, r.exitCode === 0 ? "uncached" : "error"),
+        reason: "cache directory unusable",
+      };
     }
     const objName = unit.object.path === null ? "out.o" : basename(unit.object.path);
     const paths = {
@@ -805,7 +832,11 @@ export class CompileEngine {
             req.env,
           );
           if (again.exitCode !== 0) this.#errors++;
-          return result(again, again.exitCode === 0 ? "uncached" : "error");
+          else this.#nonCacheable++;
+          return {
+            ...result(again, again.exitCode === 0 ? "uncached" : "error"),
+            reason: "outputs could not be written privately",
+          };
         }
       }
       if (r.exitCode !== 0) {
@@ -820,7 +851,11 @@ export class CompileEngine {
             req.env,
           );
           if (again.exitCode !== 0) this.#errors++;
-          return result(again, again.exitCode === 0 ? "uncached" : "error");
+          else this.#nonCacheable++;
+          return {
+            ...result(again, again.exitCode === 0 ? "uncached" : "error"),
+            reason: "outputs could not be written privately",
+          };
         }
         this.#errors++;
         return result(r, "error");
@@ -837,12 +872,16 @@ export class CompileEngine {
         await search,
         compileStartMs,
       );
-      const out = result(r, stored === null ? "uncached" : "miss");
-      this.#misses++;
-      if (stored !== null) {
-        out.bytesWritten = stored.bytes;
-        out.artifactKey = stored.key;
+      if ("reason" in stored) {
+        this.#nonCacheable++;
+        const out = result(r, "uncached");
+        out.reason = stored.reason;
+        return out;
       }
+      const out = result(r, "miss");
+      this.#misses++;
+      out.bytesWritten = stored.bytes;
+      out.artifactKey = stored.key;
       return out;
     } finally {
       unlock?.();
@@ -924,10 +963,10 @@ export class CompileEngine {
     disc: RunResult | null,
     search: SearchPath | null,
     compileStartMs: number,
-  ): Promise<{ key: string; bytes: number } | null> {
-    const notCached = (why: string): null => {
+  ): Promise<{ key: string; bytes: number } | { reason: string }> {
+    const notCached = (why: string): { reason: string } => {
       this.#log(`${unit.source}: ${why}; not cached`);
-      return null;
+      return { reason: why };
     };
     // Unexpected side files of a private run: deliver them beside the object, do not cache.
     if (!plan.inPlace) {
@@ -1034,7 +1073,7 @@ export class CompileEngine {
       }
     } catch (e) {
       this.#warnOnce("store", `artifact store unwritable (${(e as Error).message}); not caching`);
-      return null;
+      return { reason: "artifact store unwritable" };
     }
     const now = this.#now();
     const size = outputs.reduce((n, o) => n + o.size, 0);

@@ -27,6 +27,8 @@ for (const [name, cc] of compilers) {
       assert.equal(a.r.exitCode, 0);
       const b = await p.cached(cc, ["-c", "a.c", "-o", "a.o"]);
       assert.equal(b.r.cached, false, "a __TIME__ compile must not hit");
+      assert.equal(b.r.kind, "non_cacheable", "counted as non-cacheable");
+      assert.match(b.r.reason ?? "", /__TIME__/);
     } finally {
       await p.done();
     }
