@@ -412,7 +412,11 @@ export class CompileEngine {
 
   async #load(): Promise<void> {
     try {
-      await mkdir(this.#tmpDir, { recursive: true, mode: 0o700 });
+      await mkdir(this.cacheDir, { recursive: true, mode: 0o700 });
+      // Our own directories: a symlink or file planted in their place is
+      // removed, never followed.
+      ensureOwnDir(this.#tmpDir);
+      ensureOwnDir(join(this.cacheDir, "blobs"));
     } catch (e) {
       this.#warnOnce("tmp", `cache directory ${this.cacheDir} unusable: ${e}; compiling uncached`);
     }

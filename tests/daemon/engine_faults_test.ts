@@ -12,6 +12,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -163,6 +164,31 @@ test(
     } finally {
       await p.done();
       rmSync(victim, { force: true });
+    }
+  },
+  { ignore },
+);
+
+test(
+  "CompileEngine: symlinks planted as tmp/ and blobs/ are replaced, never followed",
+  async () => {
+    const p = exactProject();
+    const cache = join(p.dir, "..", "cache");
+    const outside = join(p.dir, "..", "outside");
+    mkdirSync(outside);
+    try {
+      await p.engine.close();
+      rmSync(cache, { recursive: true, force: true });
+      mkdirSync(cache, { recursive: true });
+      symlinkSync(outside, join(cache, "tmp"));
+      symlinkSync(outside, join(cache, "blobs"));
+      p.engine = new CompileEngine({ cacheDir: cache, flushIntervalMs: 0 });
+      p.write("a.c", "int f(void) { return 1; }\n");
+      const [, hit] = await assertExact(p, GCC!, ["-c", "a.c", "-o", "a.o"], "planted links");
+      assert.equal(hit.cached, true);
+      assert.deepEqual(readdirSync(outside), [], "nothing written through the links");
+    } finally {
+      await p.done();
     }
   },
   { ignore },
