@@ -41,16 +41,21 @@ import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { ZCCACHE_WIRE_RELEASE } from "../core/messages.ts";
+import { HelloReplySchema, HelloSchema } from "../core/gen/running_process_broker_v1_pb.ts";
+import { deadline } from "../core/deadline.ts";
+import { FrameReader, readFrame } from "../core/frame_reader.ts";
 import {
+  decodeFrameBody,
+  encodeEnvelope,
   FrameKind,
-  HelloReplySchema,
-  HelloSchema,
+  PAYLOAD_PROTOCOL_BROKER_CONTROL,
   PayloadEncoding,
-} from "../core/gen/running_process_broker_v1_pb.ts";
+  type RpFrame,
+  rpFrame,
+} from "../core/envelope.ts";
 import type { Conn, Transport } from "../transport/types.ts";
 import { hashTo16Hex } from "./_blake3.ts";
 import type { DaemonConnectRoute, Env } from "./connect.ts";
-import { encodeRpFrame, PAYLOAD_PROTOCOL_CONTROL, readRpFrame, withDeadline } from "./rp_frame.ts";
 
 /** running-process `PROTOCOL_VERSION` (Hello min/max). */
 export const BROKER_PROTOCOL_VERSION = 1;
@@ -113,13 +118,13 @@ export function encodeHelloRequest(
     clientLibVersion: RUNNING_PROCESS_LIB_VERSION,
     clientKeepaliveSecs: 0n,
   });
-  return encodeRpFrame({
+  return encodeEnvelope(rpFrame({
     envelopeVersion: BROKER_PROTOCOL_VERSION,
-    kind: FrameKind.REQUEST,
-    payloadProtocol: PAYLOAD_PROTOCOL_CONTROL,
+    kind: FrameKind.Request,
+    payloadProtocol: PAYLOAD_PROTOCOL_BROKER_CONTROL,
     payload: toBinary(HelloSchema, hello),
     requestId: 1n,
-  });
+  }));
 }
 
 /**
@@ -216,21 +221,23 @@ function joinUnix(a: string, b: string): string {
  */
 export async function brokerHello(conn: Conn, peerPid: number): Promise<HelloOutcome> {
   await conn.write(encodeHelloRequest(peerPid));
-  let frame;
+  let raw: Uint8Array;
   try {
-    frame = await readRpFrame(conn);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    return {
-      ok: false,
-      failure: code === "Deserialization" && /Frame/.test(String(e)) ? "DecodeFrame" : "Framing",
-    };
+    raw = await readFrame(conn, new FrameReader({ mode: "envelope" }));
+  } catch {
+    return { ok: false, failure: "Framing" };
+  }
+  let frame: RpFrame;
+  try {
+    frame = decodeFrameBody(raw.subarray(5));
+  } catch {
+    return { ok: false, failure: "DecodeFrame" };
   }
   if (
     frame.envelopeVersion !== BROKER_PROTOCOL_VERSION ||
-    frame.kind !== FrameKind.RESPONSE ||
-    frame.payloadProtocol !== PAYLOAD_PROTOCOL_CONTROL ||
-    frame.payloadEncoding !== PayloadEncoding.NONE
+    frame.kind !== FrameKind.Response ||
+    frame.payloadProtocol !== PAYLOAD_PROTOCOL_BROKER_CONTROL ||
+    frame.payloadEncoding !== PayloadEncoding.None
   ) {
     return { ok: false, failure: "UnexpectedResponseFrame" };
   }
@@ -269,7 +276,7 @@ async function closeQuietly(conn: Conn | null): Promise<void> {
 async function connectWithin(transport: Transport, path: string, ms: number): Promise<Conn> {
   const p = transport.connect(path, { timeoutMs: ms });
   try {
-    return await withDeadline(p, ms, `connect to ${path}`);
+    return await deadline(p, ms, { what: `connect to ${path}` });
   } catch (e) {
     p.then((c) => closeQuietly(c), () => {});
     throw e;
@@ -324,12 +331,10 @@ export async function negotiateViaBroker(
     const b = broker;
     let outcome: HelloOutcome;
     try {
-      outcome = await withDeadline(
-        brokerHello(b, options.peerPid ?? process.pid),
-        ms,
-        "broker Hello",
-        () => void closeQuietly(b),
-      );
+      outcome = await deadline(brokerHello(b, options.peerPid ?? process.pid), ms, {
+        what: "broker Hello",
+        onTimeout: () => void closeQuietly(b),
+      });
     } catch {
       return { failure: "Timeout" };
     }

@@ -18,8 +18,9 @@
  * @module
  */
 import { decodeBincodeFrame, encodeBincodeFrame } from "../core/bincode.ts";
-import { ByteQueue } from "../core/byte_queue.ts";
-import { ZccacheError } from "../core/errors.ts";
+import { deadline } from "../core/deadline.ts";
+import { isZccacheError, ZccacheError } from "../core/errors.ts";
+import { type FrameMode, FrameReader } from "../core/frame_reader.ts";
 import type { Request, Response } from "../core/messages.ts";
 import type { Conn, Transport } from "../transport/types.ts";
 import { connectDaemonWithRoute, type DaemonConnectRoute, type Env } from "./connect.ts";
@@ -102,7 +103,7 @@ function formatDuration(ms: number): string {
  */
 export class IpcConnection {
   readonly #conn: Conn;
-  readonly #q = new ByteQueue();
+  readonly #reader = new FrameReader();
   #pendingRead: Promise<Uint8Array | null> | null = null;
   #eof = false;
   #nextFrameId = 1n;
@@ -193,8 +194,8 @@ export class IpcConnection {
    * Returns `null` on a clean EOF; EOF mid-frame throws "ConnectionClosed".
    */
   recv(timeoutMs: number | undefined = this.#recvTimeoutMs): Promise<Response | null> {
-    return this.#recvLoop((buf) => {
-      const r = decodeBincodeFrame(buf, "response");
+    return this.#recvLoop("zccache", (frame) => {
+      const r = decodeBincodeFrame(frame, "response");
       return r === null ? null : { value: r.message, consumed: r.consumed };
     }, timeoutMs);
   }
@@ -207,8 +208,8 @@ export class IpcConnection {
     timeoutMs: number | undefined = this.#recvTimeoutMs,
   ): Promise<DecodedWireResponse | null> {
     const wire = await loadWire();
-    return this.#recvLoop((buf) => {
-      const r = wire.decodeWireMessage(buf, "response");
+    return this.#recvLoop("dual", (frame) => {
+      const r = wire.decodeWireMessage(frame, "response");
       if (r === null) return null;
       const value: DecodedWireResponse = { lane: r.lane, message: r.message as Response };
       if (r.requestId !== undefined) value.requestId = r.requestId;
@@ -240,92 +241,60 @@ export class IpcConnection {
     await this.close();
   }
 
+  /** Cut the next whole frame (`mode`), decode it, consume what the decoder used. */
   async #recvLoop<T>(
-    decode: (buf: Uint8Array) => { value: T; consumed: number } | null,
+    mode: FrameMode,
+    decode: (frame: Uint8Array) => { value: T; consumed: number } | null,
     timeoutMs: number | undefined,
   ): Promise<T | null> {
-    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    const until = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    const reader = this.#reader;
     for (;;) {
-      if (this.#buf.length > 0) {
-        let r: { value: T; consumed: number } | null;
+      if (reader.buffered > 0) {
+        let r: { value: T; consumed: number } | null = null;
         try {
-          r = decode(this.#buf);
+          const frame = reader.peek(mode);
+          if (frame !== null) r = decode(frame);
         } catch (e) {
           const consumed = (e as { consumed?: unknown }).consumed;
-          if (typeof consumed === "number" && consumed > 0) this.#consume(consumed);
+          if (typeof consumed === "number" && consumed > 0) reader.consume(consumed);
           throw e;
         }
         if (r !== null) {
-          this.#consume(r.consumed);
+          // Decoded replies may alias these bytes (protobuf bytes fields).
+          reader.consume(r.consumed);
           return r.value;
         }
       }
       if (this.#eof) {
-        if (this.#buf.length === 0) return null;
+        if (reader.buffered === 0) return null;
         throw new ZccacheError("ConnectionClosed", "connection closed");
       }
-      const chunk = await this.#readChunk(deadline, timeoutMs);
+      const chunk = await this.#readChunk(until, timeoutMs);
       if (chunk === null) {
         this.#eof = true;
         continue;
       }
-      this.#append(chunk);
+      reader.push(chunk);
     }
   }
 
   /** One read, bounded by the deadline; a timed-out read stays pending. */
   async #readChunk(
-    deadline: number | undefined,
+    until: number | undefined,
     timeoutMs: number | undefined,
   ): Promise<Uint8Array | null> {
-    let read = this.#pendingRead;
-    if (read === null) {
-      read = this.#conn.read();
-      // A read left pending by a timeout may reject later with nobody
-      // awaiting it yet; mark it handled (the next receive still sees it).
-      read.catch(() => {});
-      this.#pendingRead = read;
-    }
-    if (deadline === undefined) {
-      try {
-        return await read;
-      } finally {
-        this.#pendingRead = null;
-      }
-    }
-    const remaining = deadline - Date.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, remaining));
-    });
+    // A read left pending by a timeout is awaited again by the next receive.
+    const read = this.#pendingRead ??= this.#conn.read();
     try {
-      const r = await Promise.race([read, timeout]);
-      if (r === TIMED_OUT) {
-        throw new ZccacheError("Timeout", `recv timed out after ${formatDuration(timeoutMs!)}`);
-      }
+      const chunk = await deadline(read, until === undefined ? undefined : until - Date.now(), {
+        message: `recv timed out after ${formatDuration(timeoutMs ?? 0)}`,
+      });
       this.#pendingRead = null;
-      return r;
+      return chunk;
     } catch (e) {
-      if (!(e instanceof ZccacheError && e.code === "Timeout")) this.#pendingRead = null;
+      if (!isZccacheError(e, "Timeout")) this.#pendingRead = null;
       throw e;
-    } finally {
-      clearTimeout(timer);
     }
-  }
-
-  /** The unread bytes (linear buffering: no re-copy per chunk). */
-  get #buf(): Uint8Array {
-    return this.#q.view();
-  }
-
-  #append(chunk: Uint8Array): void {
-    this.#q.push(chunk);
-  }
-
-  /** Drop `n` bytes; decoded replies may alias them (protobuf bytes fields). */
-  #consume(n: number): void {
-    this.#q.consumeShared(n);
   }
 }
-
-const TIMED_OUT: unique symbol = Symbol("timed out");

@@ -54,7 +54,8 @@ export class ByteQueue {
       ) {
         this.#buf.copyWithin(0, this.#start, this.#end);
       } else {
-        let cap = Math.max(1024, this.#buf.length * 2);
+        // Shared storage is left behind, not outgrown: size from what is live.
+        let cap = Math.max(1024, this.#borrowed ? 2 * (live + n) : this.#buf.length * 2);
         while (cap < live + n) cap *= 2;
         const next = new Uint8Array(cap);
         next.set(this.#buf.subarray(this.#start, this.#end));

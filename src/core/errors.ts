@@ -82,3 +82,20 @@ export function isZccacheError(e: unknown, code?: ErrorCode): e is ZccacheError 
   if (r.name !== "ZccacheError" || typeof r.code !== "string") return false;
   return code === undefined || r.code === code;
 }
+
+/**
+ * Re-issue a codec error with `consumed` set. Deserialization texts get
+ * zccache's `ProtocolError` display prefix (`deserialization error: `).
+ */
+export function withConsumed(e: unknown, consumed: number, prefix: boolean): unknown {
+  if (!(e instanceof ZccacheError)) return e;
+  const message = prefix && e.code === ErrorCode.Deserialization
+    ? `deserialization error: ${e.message}`
+    : e.message;
+  return new ZccacheError(e.code, message, {
+    expected: e.expected,
+    received: e.received,
+    consumed,
+    cause: e.cause ?? e,
+  });
+}

@@ -1,5 +1,6 @@
 /**
- * The zccache frame and an incremental frame decoder.
+ * The zccache frame header: encode, peek, classify, size errors. The
+ * incremental reader of all three lanes is `frame_reader.ts`.
  *
  * ```text
  * zccache frame (bincode lane v15, prost lane v16):
@@ -8,7 +9,7 @@
  *   offset 8  body    len - 4 bytes
  *   len > 16 MiB (MAX_MESSAGE_SIZE) is rejected; len == 16 MiB is allowed.
  *
- * running-process Frame (FrameV1 lane), recognised by FrameDecoder too:
+ * running-process Frame (FrameV1 lane), cut by `frame_reader.ts` too:
  *   offset 0  u8      0x01
  *   offset 1  u32 LE  body_len  (> 16 MiB is rejected)
  *   offset 5  protobuf running_process.broker.v1.Frame, body_len bytes
@@ -118,126 +119,4 @@ export function classifyFrameStart(buf: Uint8Array): boolean | null {
   const zlen = u32At(buf, 0);
   const zver = u32At(buf, 4);
   return !(zlen >= 4 && (zver === BINCODE_PROTOCOL_VERSION || zver === PROST_PROTOCOL_VERSION));
-}
-
-/** Options of {@link FrameDecoder}. */
-export interface FrameDecoderOptions extends FrameLimits {
-  /**
-   * Also cut running-process Frames (`[0x01][u32le body_len][body]`), using
-   * the 1.12.2 classifier, as the daemon's dual dispatcher does. Default
-   * `true`. With `false` every frame is read as a zccache frame (the
-   * bincode-only client `recv`).
-   */
-  runningProcessFrames?: boolean;
-}
-
-/**
- * An incremental frame splitter: `push()` bytes as they arrive, then call
- * `next()` until it returns `null`. Each frame returned is a fresh copy of one
- * whole raw frame including its header, ready for `decodeWireMessage`,
- * `decodeBincodeFrame` and friends.
- *
- * Sizes are checked from the header as soon as it is visible, before the
- * body is buffered: a declared length over the cap (or a zccache `len < 4`)
- * throws a `ZccacheError` from `push()`/`next()`. The stream cannot be
- * resynchronised after that, so the decoder drops what it buffered and is
- * ready for a new stream.
- *
- * @example
- * ```ts
- * import { FrameDecoder, encodeFrame } from "./frame.ts";
- * const d = new FrameDecoder();
- * const f = encodeFrame(15, new Uint8Array(4));
- * d.push(f.subarray(0, 5));
- * if (d.next() !== null) throw new Error("incomplete");
- * d.push(f.subarray(5));
- * if (d.next()?.length !== 12) throw new Error("one frame");
- * ```
- */
-export class FrameDecoder {
-  #buf: Uint8Array = new Uint8Array(0);
-  #start = 0;
-  #end = 0;
-  #max: number;
-  #envelopes: boolean;
-
-  constructor(options: FrameDecoderOptions = {}) {
-    this.#max = options.maxMessageSize ?? MAX_MESSAGE_SIZE;
-    this.#envelopes = options.runningProcessFrames ?? true;
-  }
-
-  /** Bytes buffered and not yet returned. */
-  get buffered(): number {
-    return this.#end - this.#start;
-  }
-
-  /** Drop everything buffered. */
-  reset(): void {
-    this.#start = 0;
-    this.#end = 0;
-    if (this.#buf.length > 65536) this.#buf = new Uint8Array(0);
-  }
-
-  /** Append bytes read from the stream. Throws if the next frame's header is over the cap. */
-  push(chunk: Uint8Array): void {
-    if (chunk.length === 0) return;
-    const live = this.#end - this.#start;
-    if (this.#buf.length - this.#end < chunk.length) {
-      if (live + chunk.length <= this.#buf.length && this.#start > 0) {
-        this.#buf.copyWithin(0, this.#start, this.#end);
-      } else {
-        let cap = Math.max(256, this.#buf.length);
-        while (cap < live + chunk.length) cap *= 2;
-        const next = new Uint8Array(cap);
-        next.set(this.#buf.subarray(this.#start, this.#end));
-        this.#buf = next;
-      }
-      this.#start = 0;
-      this.#end = live;
-    }
-    this.#buf.set(chunk, this.#end);
-    this.#end += chunk.length;
-    // Check the pending frame's header now, so a hostile length is refused
-    // before its body is buffered.
-    this.#frameSize();
-  }
-
-  /**
-   * Total size of the frame at the head of the buffer, or `null` while it
-   * cannot be known. Throws (and resets) on a size violation.
-   */
-  #frameSize(): number | null {
-    const view = this.#buf.subarray(this.#start, this.#end);
-    try {
-      const envelope = this.#envelopes ? classifyFrameStart(view) : view.length > 0 ? false : null;
-      if (envelope === null) return null;
-      if (envelope) {
-        if (view.length < ENVELOPE_HEADER_SIZE) return null;
-        const bodyLen = u32At(view, 1);
-        if (bodyLen > this.#max) throw messageTooLarge(bodyLen);
-        return ENVELOPE_HEADER_SIZE + bodyLen;
-      }
-      if (view.length < 4) return null;
-      const len = u32At(view, 0);
-      if (len > this.#max) throw messageTooLarge(len);
-      if (len < 4) throw frameTooSmall();
-      return 4 + len;
-    } catch (e) {
-      this.reset();
-      throw e;
-    }
-  }
-
-  /** The next whole frame (header included), or `null` if more bytes are needed. */
-  next(): Uint8Array | null {
-    const size = this.#frameSize();
-    if (size === null || this.#end - this.#start < size) return null;
-    const frame = this.#buf.slice(this.#start, this.#start + size);
-    this.#start += size;
-    if (this.#start === this.#end) {
-      this.#start = 0;
-      this.#end = 0;
-    }
-    return frame;
-  }
 }

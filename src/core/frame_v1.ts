@@ -1,7 +1,7 @@
 /**
- * The running-process `Frame` envelope (FrameV1 lane) of the zccache 1.12.2
- * daemon wire, plus generic envelope helpers for the other payload
- * protocols that share the endpoint (BackendHandle probe, broker control).
+ * The FrameV1 lane of the zccache 1.12.2 daemon wire: a zccache.v1 prost
+ * message in a running-process `Frame` envelope (the envelope codec itself,
+ * shared with the probe and broker lanes, is `envelope.ts`; re-exported here).
  *
  * ```text
  * offset 0  u8      0x01                 framing / ENVELOPE_VERSION
@@ -27,163 +27,42 @@
  * @module
  */
 
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { FrameSchema } from "./gen/running_process_broker_v1_pb.ts";
-import { ErrorCode, ZccacheError } from "./errors.ts";
-import { messageTooLarge } from "./frame.ts";
 import type { Direction, MessageOf } from "./messages.ts";
-import { ZCCACHE_PAYLOAD_PROTOCOL } from "./messages.ts";
-import { decodeProstRaw, encodeProst, fromProst, withConsumed } from "./prost.ts";
-import { checkProstWire, ProstDecodeError } from "./prost_check.ts";
+import { ErrorCode, withConsumed, ZccacheError } from "./errors.ts";
+import { decodeProstRaw, encodeProst, fromProst } from "./prost.ts";
+import {
+  decodeFrameBody,
+  encodeEnvelope,
+  ENVELOPE_VERSION,
+  envelopeExtent,
+  FrameKind,
+  PAYLOAD_PROTOCOL_ZCCACHE,
+  PayloadEncoding,
+  type RpFrame,
+  rpFrame,
+} from "./envelope.ts";
 
 export { startsRunningProcessFrame } from "./frame_v1_classify.ts";
-
-/** The framing byte and `Frame.envelope_version` of running-process v1. */
-export const ENVELOPE_VERSION = 1;
-/** running-process `MAX_FRAME_BYTES`: the largest accepted `body_len`. */
-export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
-/** `payload_protocol` of the zccache lane (ASCII "zc"). */
-export const PAYLOAD_PROTOCOL_ZCCACHE = ZCCACHE_PAYLOAD_PROTOCOL;
-/** `payload_protocol` of the BackendHandle identity probe. */
-export const PAYLOAD_PROTOCOL_BACKEND_PROBE = 0xb232;
-/** `payload_protocol` of broker control (Hello / HelloReply). */
-export const PAYLOAD_PROTOCOL_BROKER_CONTROL = 0;
-/** `payload_protocol` of broker admin verbs. */
-export const PAYLOAD_PROTOCOL_BROKER_ADMIN = 0xad01;
-/** `payload_protocol` of broker connection handoff. */
-export const PAYLOAD_PROTOCOL_HANDOFF = 0xd0ff;
-
-/** running-process `FrameKind` numbers. */
-export const FrameKind = { Request: 0, Response: 1, Event: 2, Cancel: 3 } as const;
-/** running-process `PayloadEncoding` numbers. */
-export const PayloadEncoding = { None: 0, Zstd: 1, Snappy: 2, Lz4: 3 } as const;
+export {
+  decodeEnvelope,
+  decodeFrameBody,
+  encodeEnvelope,
+  encodeFrameBody,
+  ENVELOPE_VERSION,
+  FrameKind,
+  MAX_FRAME_BYTES,
+  PAYLOAD_PROTOCOL_BACKEND_PROBE,
+  PAYLOAD_PROTOCOL_BROKER_ADMIN,
+  PAYLOAD_PROTOCOL_BROKER_CONTROL,
+  PAYLOAD_PROTOCOL_HANDOFF,
+  PAYLOAD_PROTOCOL_ZCCACHE,
+  PayloadEncoding,
+  rpFrame,
+} from "./envelope.ts";
+export type { RpFrame } from "./envelope.ts";
 
 /** The kind of a zccache-lane frame. */
 export type FrameV1Kind = "request" | "response";
-
-/** A running-process `Frame` as plain data (enums as their numbers). */
-export interface RpFrame {
-  envelopeVersion: number;
-  kind: number;
-  payloadProtocol: number;
-  payload: Uint8Array;
-  requestId: bigint;
-  payloadEncoding: number;
-  deadlineUnixMs: bigint;
-  traceparent: string;
-  tracestate: string;
-}
-
-/** A {@link RpFrame} with running-process defaults (version 1, REQUEST, protocol 0, ...). */
-export function rpFrame(init: Partial<RpFrame> = {}): RpFrame {
-  return {
-    envelopeVersion: ENVELOPE_VERSION,
-    kind: FrameKind.Request,
-    payloadProtocol: PAYLOAD_PROTOCOL_BROKER_CONTROL,
-    payload: new Uint8Array(0),
-    requestId: 0n,
-    payloadEncoding: PayloadEncoding.None,
-    deadlineUnixMs: 0n,
-    traceparent: "",
-    tracestate: "",
-    ...init,
-  };
-}
-
-/** Encode the protobuf `Frame` body (no 5-byte header). */
-export function encodeFrameBody(frame: RpFrame): Uint8Array {
-  return toBinary(FrameSchema, create(FrameSchema, frame));
-}
-
-/**
- * Encode a whole envelope `[0x01][u32le body_len][Frame]`. Throws
- * `MessageTooLarge(body_len)` when the body exceeds {@link MAX_FRAME_BYTES}
- * (running-process `FrameTooLarge`).
- *
- * @example
- * ```ts
- * import { encodeEnvelope, rpFrame } from "./frame_v1.ts";
- * const bytes = encodeEnvelope(rpFrame({ payloadProtocol: 0x7a63, requestId: 7n }));
- * // 01 08 00 00 00 | 08 01 18 e3 f4 01 28 07
- * if (bytes.length !== 13) throw new Error("unexpected length");
- * ```
- */
-export function encodeEnvelope(frame: RpFrame): Uint8Array {
-  const body = encodeFrameBody(frame);
-  if (body.length > MAX_FRAME_BYTES) throw messageTooLarge(body.length);
-  const out = new Uint8Array(5 + body.length);
-  out[0] = ENVELOPE_VERSION;
-  new DataView(out.buffer).setUint32(1, body.length, true);
-  out.set(body, 5);
-  return out;
-}
-
-/**
- * Decode a protobuf `Frame` body with prost's strictness. Throws
- * `Deserialization` with `running-process Frame: <prost error>`.
- */
-export function decodeFrameBody(body: Uint8Array): RpFrame {
-  try {
-    checkProstWire(FrameSchema, body);
-    const f = fromBinary(FrameSchema, body);
-    return {
-      envelopeVersion: f.envelopeVersion,
-      kind: f.kind,
-      payloadProtocol: f.payloadProtocol,
-      payload: f.payload,
-      requestId: f.requestId,
-      payloadEncoding: f.payloadEncoding,
-      deadlineUnixMs: f.deadlineUnixMs,
-      traceparent: f.traceparent,
-      tracestate: f.tracestate,
-    };
-  } catch (e) {
-    const text = e instanceof ProstDecodeError
-      ? e.display()
-      : `failed to decode Protobuf message: ${(e as Error).message}`;
-    throw new ZccacheError(
-      ErrorCode.Deserialization,
-      `deserialization error: running-process Frame: ${text}`,
-      { cause: e },
-    );
-  }
-}
-
-/** Length of the envelope at the start of `buf`, or null if incomplete; checks the cap. */
-function envelopeExtent(buf: Uint8Array): number | null {
-  if (buf.length < 5) return null;
-  const bodyLen = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(1, true);
-  if (bodyLen > MAX_FRAME_BYTES) throw messageTooLarge(bodyLen, 0);
-  if (buf.length < 5 + bodyLen) return null;
-  return 5 + bodyLen;
-}
-
-function framingByteError(b: number): ZccacheError {
-  return new ZccacheError(
-    ErrorCode.Deserialization,
-    `deserialization error: running-process Frame: unsupported framing version ${b}`,
-    { consumed: 0 },
-  );
-}
-
-/**
- * Decode the first envelope of `buf` for any payload protocol (probe,
- * broker control, ...): `null` while incomplete; `MessageTooLarge` when
- * `body_len` exceeds the cap (nothing consumed); a framing byte other than
- * 0x01 or an undecodable `Frame` body is `Deserialization` (the frame is
- * consumed, as at 1.12.2). No field of the `Frame` is validated.
- */
-export function decodeEnvelope(buf: Uint8Array): { frame: RpFrame; consumed: number } | null {
-  if (buf.length === 0) return null;
-  if (buf[0] !== ENVELOPE_VERSION) throw framingByteError(buf[0]);
-  const consumed = envelopeExtent(buf);
-  if (consumed === null) return null;
-  try {
-    return { frame: decodeFrameBody(buf.subarray(5, consumed)), consumed };
-  } catch (e) {
-    throw withConsumed(e, consumed, false);
-  }
-}
 
 /** Options of {@link encodeFrameV1}. */
 export interface FrameV1EncodeOptions {
@@ -254,8 +133,6 @@ export function decodeFrameV1<D extends Direction>(
   buf: Uint8Array,
   direction: D,
 ): FrameV1Decoded<D> | null {
-  if (buf.length === 0) return null;
-  if (buf[0] !== ENVELOPE_VERSION) throw framingByteError(buf[0]);
   const consumed = envelopeExtent(buf);
   if (consumed === null) return null;
   let frame: RpFrame;

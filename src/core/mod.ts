@@ -74,8 +74,10 @@ export {
   toHex,
 } from "./bytes.ts";
 export { normalizePath } from "./path.ts";
-export { encodeFrame, FRAME_HEADER_SIZE, FrameDecoder, peekFrameVersion } from "./frame.ts";
-export type { FrameDecoderOptions, FrameLimits } from "./frame.ts";
+export { encodeFrame, FRAME_HEADER_SIZE, peekFrameVersion } from "./frame.ts";
+export type { FrameLimits } from "./frame.ts";
+export { FrameDecoder, FrameReader } from "./frame_reader.ts";
+export type { FrameDecoderOptions, FrameMode, FrameReaderOptions } from "./frame_reader.ts";
 export { decodeBincode, decodeBincodeFrame, encodeBincode, encodeBincodeFrame } from "./bincode.ts";
 export { fromJsonValue, toJsonValue } from "./json_value.ts";
 export {

@@ -21,9 +21,10 @@
  */
 
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import * as pb from "./gen/zccache_v1_pb.ts";
-import { ErrorCode, ZccacheError } from "./errors.ts";
+import { ErrorCode, withConsumed, ZccacheError } from "./errors.ts";
 import type {
   ArtifactData,
   ArtifactOutput,
@@ -44,6 +45,7 @@ import { MAX_MESSAGE_SIZE, PROST_PROTOCOL_VERSION } from "./messages.ts";
 import { normalizePath } from "./path.ts";
 import { encodeFrame, frameTooSmall, messageTooLarge, versionMismatch } from "./frame.ts";
 import { checkProstWire, ProstDecodeError } from "./prost_check.ts";
+export { withConsumed } from "./errors.ts";
 
 /** The generated protobuf message for a {@link Direction}. */
 export type ProstMessageOf<D extends Direction> = D extends "request" ? pb.Request : pb.Response;
@@ -1029,23 +1031,6 @@ export function decodeProstFrame<D extends Direction>(
   }
 }
 
-/**
- * Re-issue a codec error with `consumed` set. Deserialization texts get
- * zccache's `ProtocolError` display prefix (`deserialization error: `).
- */
-export function withConsumed(e: unknown, consumed: number, prefix: boolean): unknown {
-  if (!(e instanceof ZccacheError)) return e;
-  const message = prefix && e.code === ErrorCode.Deserialization
-    ? `deserialization error: ${e.message}`
-    : e.message;
-  return new ZccacheError(e.code, message, {
-    expected: e.expected,
-    received: e.received,
-    consumed,
-    cause: e.cause ?? e,
-  });
-}
-
 // ---------------------------------------------------------------------------
 // control slice (client side; zccache `supported_control_*`)
 // ---------------------------------------------------------------------------
@@ -1154,4 +1139,24 @@ export function assertControlResponse(resp: Response): Response {
     throw conversion(`unsupported v16 prost control response body ${armDebug(arm)}; ${RESP_ONLY}`);
   }
   return resp;
+}
+
+const lossyUtf8 = new TextDecoder("utf-8", { fatal: false });
+
+/**
+ * Field 100 (`request_id`, string) of a top-level `zccache.v1.Request` /
+ * `Response` body, or `""`, read without decoding the rest (for the `Error`
+ * reply to a body that maps to no domain message). Invalid UTF-8 is
+ * replaced; the last occurrence wins, as in protobuf. Throws on a
+ * malformed body.
+ */
+export function peekProstRequestId(body: Uint8Array): string {
+  const r = new BinaryReader(body);
+  let found = "";
+  while (r.pos < r.len) {
+    const [field, wt] = r.tag();
+    if (field === 100 && wt === WireType.LengthDelimited) found = lossyUtf8.decode(r.bytes());
+    else r.skip(wt, field);
+  }
+  return found;
 }

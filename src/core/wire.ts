@@ -19,7 +19,8 @@
 import { decodeBincodeFrame, encodeBincodeFrame } from "./bincode.ts";
 import { type ErrorCode, isZccacheError } from "./errors.ts";
 import { peekFrameVersion, versionMismatch } from "./frame.ts";
-import { decodeFrameV1, startsRunningProcessFrame } from "./frame_v1.ts";
+import { decodeEnvelope } from "./envelope.ts";
+import { decodeFrameV1, encodeFrameV1, startsRunningProcessFrame } from "./frame_v1.ts";
 import {
   BINCODE_PROTOCOL_VERSION,
   type Direction,
@@ -28,7 +29,7 @@ import {
   type Response,
   ZCCACHE_WIRE_RELEASE,
 } from "./messages.ts";
-import { decodeProstFrame } from "./prost.ts";
+import { decodeProstFrame, encodeProstFrame, peekProstRequestId } from "./prost.ts";
 import { isWireMismatchMessage } from "./wire_env.ts";
 
 /** The three frame families of one daemon endpoint. */
@@ -101,6 +102,77 @@ export function decodeWireMessage<D extends Direction>(
       : { lane: "prost", message: p.message, requestId: p.requestId, consumed: p.consumed };
   }
   throw versionMismatch(PROST_PROTOCOL_VERSION, version, 0);
+}
+
+/** Where a message goes: its lane and the ids a reply echoes. */
+export interface WireRoute {
+  /** The lane (a daemon answers on the lane of the request). */
+  lane: Lane;
+  /** The inner prost `request_id` (prost and frame lanes; default `""`). */
+  requestId?: string;
+  /** The running-process `Frame.request_id` (frame lane; default 0). */
+  frameId?: bigint;
+}
+
+/**
+ * Encode a domain message on a lane: bincode v15, prost v16 with the
+ * `request_id`, or a FrameV1 envelope whose kind is the direction's
+ * (REQUEST / RESPONSE), with both ids. The inverse of
+ * {@link decodeWireMessage}.
+ *
+ * @example
+ * ```ts
+ * import { encodeWireMessage } from "./wire.ts";
+ * import { toHex } from "./bytes.ts";
+ * const pong = encodeWireMessage("response", { kind: "Pong" }, { lane: "bincode" });
+ * if (toHex(pong) !== "080000000f00000000000000") throw new Error();
+ * ```
+ */
+export function encodeWireMessage<D extends Direction>(
+  direction: D,
+  msg: MessageOf<D>,
+  route: WireRoute,
+): Uint8Array {
+  switch (route.lane) {
+    case "bincode":
+      return encodeBincodeFrame(direction, msg);
+    case "prost":
+      return encodeProstFrame(direction, msg, route.requestId ?? "");
+    case "frame":
+      return encodeFrameV1(direction, msg, {
+        requestId: route.requestId ?? "",
+        frameId: route.frameId ?? 0n,
+        frameKind: direction,
+      });
+  }
+}
+
+/**
+ * The route of the whole frame `frame` without decoding its message: the
+ * lane, the prost `request_id` (field 100, read straight from the protobuf
+ * body) and the FrameV1 frame id. For the `Error` reply to a request whose
+ * body maps to no domain message (`Conversion`). `null` when the frame is
+ * not readable that far.
+ */
+export function wireRouteOf(frame: Uint8Array): WireRoute | null {
+  try {
+    if (startsRunningProcessFrame(frame) === true) {
+      const env = decodeEnvelope(frame);
+      if (env === null) return null;
+      return {
+        lane: "frame",
+        requestId: peekProstRequestId(env.frame.payload),
+        frameId: env.frame.requestId,
+      };
+    }
+    if (frame.length < 8) return null;
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    if (view.getUint32(4, true) === BINCODE_PROTOCOL_VERSION) return { lane: "bincode" };
+    const len = view.getUint32(0, true);
+    return { lane: "prost", requestId: peekProstRequestId(frame.subarray(8, 4 + len)) };
+  } catch {
+    return null;
+  }
 }
 
 /**

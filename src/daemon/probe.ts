@@ -26,31 +26,28 @@
  *
  * @module
  */
-import { ByteQueue } from "../core/byte_queue.ts";
 import { randomFillSync } from "node:crypto";
 import { readFileSync, readlinkSync, realpathSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
-import { ZccacheError } from "../core/errors.ts";
-import { FrameKind, PayloadEncoding } from "../core/gen/running_process_broker_v1_pb.ts";
+import { deadline } from "../core/deadline.ts";
+import { isZccacheError, ZccacheError } from "../core/errors.ts";
+import { classifyFrameStart } from "../core/frame.ts";
+import { frameExtent, FrameReader, readFrame } from "../core/frame_reader.ts";
 import {
-  BINCODE_PROTOCOL_VERSION,
-  PROST_PROTOCOL_VERSION,
-  ZCCACHE_PAYLOAD_PROTOCOL,
-} from "../core/messages.ts";
+  decodeFrameBody,
+  encodeEnvelope,
+  FrameKind,
+  MAX_FRAME_BYTES,
+  PAYLOAD_PROTOCOL_BACKEND_PROBE,
+  PAYLOAD_PROTOCOL_ZCCACHE,
+  PayloadEncoding,
+  type RpFrame,
+  rpFrame,
+} from "../core/envelope.ts";
 import { runningProcessEndpoint } from "../transport/endpoint.ts";
 import { defaultTransport } from "../transport/select.ts";
 import type { Conn, Transport } from "../transport/types.ts";
-import {
-  decodeRpFrameBody,
-  encodeRpFrame,
-  PAYLOAD_PROTOCOL_BACKEND_PROBE,
-  PROBE_NONCE_BYTES,
-  readRpFrame,
-  RP_FRAMING_BYTE,
-  RP_MAX_FRAME_BYTES,
-  withDeadline,
-} from "../client/rp_frame.ts";
 import {
   bootId,
   type DaemonIdentity,
@@ -59,6 +56,9 @@ import {
   readIdentityFile,
   sha256File,
 } from "./identity.ts";
+
+/** Length of the BackendHandle probe nonce. */
+export const PROBE_NONCE_BYTES = 32;
 
 /** What the first bytes of a daemon connection select. */
 export type ProbeLaneDecision =
@@ -100,15 +100,12 @@ export function answerBackendProbe(
     return { lane: "error", error: new ZccacheError("ConnectionClosed", "connection closed") };
   };
   if (buf.length < 8) return need(8);
-  if (buf[0] !== RP_FRAMING_BYTE) return { lane: "zccache" };
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const zlen = dv.getUint32(0, true);
-  const zver = dv.getUint32(4, true);
-  if (zlen >= 4 && (zver === BINCODE_PROTOCOL_VERSION || zver === PROST_PROTOCOL_VERSION)) {
-    return { lane: "zccache" };
-  }
-  const bodyLen = dv.getUint32(1, true);
-  if (bodyLen > RP_MAX_FRAME_BYTES) {
+  if (classifyFrameStart(buf) === false) return { lane: "zccache" };
+  let size: number;
+  try {
+    size = frameExtent(buf, "envelope", MAX_FRAME_BYTES)!;
+  } catch {
+    const bodyLen = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(1, true);
     return {
       lane: "error",
       error: new ZccacheError(
@@ -117,10 +114,10 @@ export function answerBackendProbe(
       ),
     };
   }
-  if (buf.length < 5 + bodyLen) return need(5 + bodyLen);
-  let frame;
+  if (buf.length < size) return need(size);
+  let frame: RpFrame;
   try {
-    frame = decodeRpFrameBody(buf.subarray(5, 5 + bodyLen));
+    frame = decodeFrameBody(buf.subarray(5, size));
   } catch (e) {
     return {
       lane: "error",
@@ -129,11 +126,11 @@ export function answerBackendProbe(
       }),
     };
   }
-  const isProbe = frame.envelopeVersion === 1 && frame.kind === FrameKind.REQUEST &&
+  const isProbe = frame.envelopeVersion === 1 && frame.kind === FrameKind.Request &&
     frame.payloadProtocol === PAYLOAD_PROTOCOL_BACKEND_PROBE &&
-    frame.payloadEncoding === PayloadEncoding.NONE && frame.payload.length === PROBE_NONCE_BYTES;
+    frame.payloadEncoding === PayloadEncoding.None && frame.payload.length === PROBE_NONCE_BYTES;
   if (!isProbe) {
-    if (frame.payloadProtocol === ZCCACHE_PAYLOAD_PROTOCOL) return { lane: "zccache" };
+    if (frame.payloadProtocol === PAYLOAD_PROTOCOL_ZCCACHE) return { lane: "zccache" };
     return {
       lane: "error",
       error: new ZccacheError(
@@ -146,18 +143,15 @@ export function answerBackendProbe(
   const payload = new Uint8Array(PROBE_NONCE_BYTES + daemon.length);
   payload.set(frame.payload, 0);
   payload.set(daemon, PROBE_NONCE_BYTES);
-  const response = encodeRpFrame({
-    envelopeVersion: 1,
-    kind: FrameKind.RESPONSE,
+  const response = encodeEnvelope(rpFrame({
+    kind: FrameKind.Response,
     payloadProtocol: PAYLOAD_PROTOCOL_BACKEND_PROBE,
     payload,
     requestId: frame.requestId,
-    payloadEncoding: PayloadEncoding.NONE,
-    deadlineUnixMs: 0n,
     traceparent: frame.traceparent,
     tracestate: frame.tracestate,
-  });
-  return { lane: "probe", consumed: 5 + bodyLen, response };
+  }));
+  return { lane: "probe", consumed: size, response };
 }
 
 /**
@@ -170,10 +164,10 @@ export async function serveBackendProbe(
   conn: Conn,
   identity: DaemonIdentity,
 ): Promise<{ served: boolean; buffered: Uint8Array; eof: boolean }> {
-  const q = new ByteQueue();
+  const reader = new FrameReader();
   let eof = false;
   for (;;) {
-    const buf = q.view();
+    const buf = reader.view();
     const d = answerBackendProbe(buf, identity, { eof });
     if (d.lane === "zccache") return { served: false, buffered: buf, eof };
     if (d.lane === "error") throw d.error;
@@ -186,7 +180,7 @@ export async function serveBackendProbe(
       eof = true;
       continue;
     }
-    q.push(chunk); // linear: no re-copy of what is buffered per chunk
+    reader.push(chunk);
   }
 }
 
@@ -194,13 +188,12 @@ export async function serveBackendProbe(
 export function encodeProbeRequest(nonce: Uint8Array): Uint8Array {
   if (nonce.length !== PROBE_NONCE_BYTES) throw new RangeError("probe nonce must be 32 bytes");
   const requestId = new DataView(nonce.buffer, nonce.byteOffset, 8).getBigUint64(0, true);
-  return encodeRpFrame({
-    envelopeVersion: 1,
-    kind: FrameKind.REQUEST,
+  return encodeEnvelope(rpFrame({
+    kind: FrameKind.Request,
     payloadProtocol: PAYLOAD_PROTOCOL_BACKEND_PROBE,
     payload: nonce,
     requestId,
-  });
+  }));
 }
 
 /** Is the process alive (`kill(pid, 0)`; EPERM counts as alive)? */
@@ -310,11 +303,12 @@ export async function probeBackendHandle(
       return "Connect";
     }
     await conn.write(encodeProbeRequest(nonce));
-    const frame = await readRpFrame(conn);
+    const raw = await readFrame(conn, new FrameReader({ mode: "envelope" }));
+    const frame = decodeFrameBody(raw.subarray(5));
     if (
-      frame.envelopeVersion !== 1 || frame.kind !== FrameKind.RESPONSE ||
+      frame.envelopeVersion !== 1 || frame.kind !== FrameKind.Response ||
       frame.payloadProtocol !== PAYLOAD_PROTOCOL_BACKEND_PROBE || frame.requestId !== requestId ||
-      frame.payloadEncoding !== PayloadEncoding.NONE || frame.payload.length < PROBE_NONCE_BYTES ||
+      frame.payloadEncoding !== PayloadEncoding.None || frame.payload.length < PROBE_NONCE_BYTES ||
       !bytesEqual(frame.payload.subarray(0, PROBE_NONCE_BYTES), nonce)
     ) return "BadResponse";
     const actual = identityFromProto(frame.payload.subarray(PROBE_NONCE_BYTES));
@@ -325,11 +319,12 @@ export async function probeBackendHandle(
     return same ? null : "IdentityMismatch";
   };
   try {
-    return await withDeadline(run(), ms, "BackendHandle probe", () => {
-      box.conn?.close().catch(() => {});
+    return await deadline(run(), ms, {
+      what: "BackendHandle probe",
+      onTimeout: () => void box.conn?.close().catch(() => {}),
     });
   } catch (e) {
-    return (e as { code?: string }).code === "Timeout" ? "Timeout" : "BadResponse";
+    return isZccacheError(e, "Timeout") ? "Timeout" : "BadResponse";
   } finally {
     await box.conn?.close().catch(() => {});
   }
@@ -404,7 +399,7 @@ export async function probeExistingDaemon(
   const transport = options.transport ?? defaultTransport();
   const p: Promise<Conn> = transport.connect(endpoint, { timeoutMs: ms });
   try {
-    const conn: Conn = await withDeadline(p, ms, "pre-bind connect");
+    const conn: Conn = await deadline(p, ms, { what: "pre-bind connect" });
     await conn.close().catch(() => {});
     return { live: true, via: "raw-connect" };
   } catch {

@@ -14,40 +14,17 @@
  *   A client that connects during 2–3 is queued by the kernel and served
  *   once the loop starts, so "connectable" means "ready".
  *
- * Per connection (daemon/server/connection.rs `handle_connection`, 1.12.2):
- *
- * ```text
- *   first bytes ── 0x01 and not [len>=4][15|16] ──> running-process Frame
- *        │                 payload 0xB232 ──> BackendHandle probe reply, close
- *        │                 payload 0x7A63 ──> FrameV1 request (below)
- *        └─ anything else ─> zccache frame
- *   loop: decodeWireMessage(buf, "request")
- *        bincode v15 ──> reply bincode v15
- *        prost   v16 ──> reply prost v16, request_id echoed
- *        FrameV1     ──> reply FrameV1 RESPONSE, frame id + request_id echoed
- *        VersionMismatch ──> bincode v15 Error "protocol version mismatch…", close
- *        Conversion (prost/FrameV1 body maps to no Request) ──> Error, same lane, stay open
- *        anything else undecodable ──> close, no reply
- * ```
- *
- * Deliberate differences from 1.12.2 (which has neither): a connection idle
- * for 600 s between requests is closed (HEAD's bound), and a client that
- * disconnects while its compile runs aborts that compile.
+ * Each accepted connection is served by `connection.ts` (the lane state
+ * machine); this file is lifecycle only: probe, bind, lock, identity, the
+ * accept loop with its connection bound, the receive budget, idle and
+ * session timers, graceful shutdown.
  *
  * @module
  */
 import { chmodSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import process from "node:process";
-import { isZccacheError, ZccacheError } from "../core/errors.ts";
-import type { Request, Response } from "../core/messages.ts";
 import { ZCCACHE_WIRE_RELEASE } from "../core/messages.ts";
-import { classifyFrameStart } from "../core/frame.ts";
-import { ByteQueue } from "../core/byte_queue.ts";
-import { decodeWireMessage, versionMismatchReply } from "../core/wire.ts";
-import { encodeBincodeFrame } from "../core/bincode.ts";
-import { encodeProstFrame } from "../core/prost.ts";
-import { decodeEnvelope, encodeFrameV1 } from "../core/frame_v1.ts";
 import type { Conn, Listener, Transport } from "../transport/types.ts";
 import { defaultTransport } from "../transport/select.ts";
 import { ensurePrivateDir, removeStaleSocket } from "../transport/fs_perms.ts";
@@ -56,14 +33,9 @@ import { ensureOwnPrivateDir, writePrivateFile } from "./private_fs.ts";
 import type { DaemonPaths } from "./paths.ts";
 import { SessionManager } from "./sessions.ts";
 import { GlobalStats } from "./stats.ts";
-import {
-  type CompileBackend,
-  dispatch,
-  type HandlerContext,
-  type HandlerResult,
-  isCompileRequest,
-} from "./handlers/mod.ts";
-import { answerBackendProbe, isProcessAlive, probeExistingDaemon } from "./probe.ts";
+import type { CompileBackend, HandlerContext } from "./handlers/mod.ts";
+import { type ConnectionHost, DaemonConnection } from "./connection.ts";
+import { isProcessAlive, probeExistingDaemon } from "./probe.ts";
 import { currentDaemonIdentity, type DaemonIdentity, writeIdentityFile } from "./identity.ts";
 
 /** Default idle timeout (zccache `--idle-timeout`, 3600 s). */
@@ -121,7 +93,7 @@ export interface DaemonServerOptions {
 export type StartOutcome = "started" | "deferred";
 
 /** One running daemon. */
-export class DaemonServer {
+export class DaemonServer implements ConnectionHost {
   readonly paths: DaemonPaths;
   readonly log: DaemonLog;
   readonly #env: Record<string, string | undefined>;
@@ -131,7 +103,7 @@ export class DaemonServer {
   readonly #connIdleMs: number;
   readonly #stats = new GlobalStats();
   readonly #sessions = new SessionManager();
-  readonly #conns = new Set<ConnHandler>();
+  readonly #conns = new Set<DaemonConnection>();
   readonly #maxConns: number;
   readonly #recvBudget: number;
   #recvHeld = 0;
@@ -386,7 +358,7 @@ export class DaemonServer {
         await conn.close().catch(() => {});
         break;
       }
-      const h = new ConnHandler(conn, this);
+      const h = new DaemonConnection(conn, this);
       this.#conns.add(h);
       h.run().catch((err) => this.log.error("connection", err)).finally(() => {
         this.#conns.delete(h);
@@ -397,7 +369,7 @@ export class DaemonServer {
     }
   }
 
-  // ---- hooks for ConnHandler ----
+  // ---- ConnectionHost (for DaemonConnection) ----
 
   /** @internal */
   get ctx(): HandlerContext {
@@ -495,352 +467,4 @@ function stagingSocketPath(endpoint: string): string | null {
 function runtimeName(): string {
   const g = globalThis as { Deno?: unknown; Bun?: unknown };
   return g.Deno !== undefined ? "deno" : g.Bun !== undefined ? "bun" : "node";
-}
-
-// ---------------------------------------------------------------------------
-// One connection.
-
-type Lane = "bincode" | "prost" | "frame";
-
-interface ReplyRoute {
-  lane: Lane;
-  requestId: string;
-  frameId: bigint;
-}
-
-const TIMEOUT = Symbol("timeout");
-const DONE = Symbol("done");
-
-class ConnHandler {
-  readonly #conn: Conn;
-  readonly #server: DaemonServer;
-  readonly #q = new ByteQueue();
-  /** Bytes of #q accounted in the server's receive budget. */
-  #held = 0;
-  #pending: Promise<Uint8Array | null> | null = null;
-  #busy = false;
-  #closed = false;
-
-  constructor(conn: Conn, server: DaemonServer) {
-    this.#conn = conn;
-    this.#server = server;
-  }
-
-  /** Close now if no request is being served (used at shutdown). */
-  closeIdle(): void {
-    if (!this.#busy) void this.#close();
-  }
-
-  async #close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#q.clear();
-    this.#account();
-    await this.#conn.close().catch(() => {});
-  }
-
-  #read(): Promise<Uint8Array | null> {
-    if (this.#pending === null) {
-      this.#pending = this.#conn.read().catch(() => null);
-    }
-    return this.#pending;
-  }
-
-  /** The unread bytes. */
-  get #buf(): Uint8Array {
-    return this.#q.view();
-  }
-
-  /** Buffer a chunk; false when the daemon-wide receive budget is exceeded. */
-  #append(chunk: Uint8Array): boolean {
-    this.#q.push(chunk);
-    if (this.#account()) return true;
-    this.#server.log.event("recv-budget-exceeded", {
-      held: this.#server.recvHeldBytes,
-      connection_bytes: this.#q.length,
-    });
-    return false;
-  }
-
-  /** Drop `n` bytes a decoded request may alias. */
-  #consume(n: number): void {
-    this.#q.consumeShared(n);
-    this.#account();
-  }
-
-  /** Bring the server's receive accounting up to date. */
-  #account(): boolean {
-    const delta = this.#q.length - this.#held;
-    this.#held = this.#q.length;
-    return this.#server.holdRecv(delta);
-  }
-
-  /** Read one more chunk; false at EOF, idle timeout or shutdown. */
-  async #fill(): Promise<boolean> {
-    if (this.#closed || this.#server.stopping) return false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<typeof TIMEOUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMEOUT), this.#server.connectionIdleMs);
-    });
-    try {
-      const r = await Promise.race([this.#read(), timeout]);
-      if (r === TIMEOUT) return false;
-      this.#pending = null;
-      if (r === null) return false;
-      return this.#append(r);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async run(): Promise<void> {
-    try {
-      if (!(await this.#maybeProbe())) return;
-      await this.#loop();
-    } finally {
-      await this.#close();
-    }
-  }
-
-  /**
-   * Decide the lane from the first bytes (F's `answerBackendProbe`): a
-   * BackendHandle probe is answered here and the connection ends (false);
-   * zccache traffic returns true with every byte still buffered.
-   */
-  async #maybeProbe(): Promise<boolean> {
-    const identity = this.#server.identity;
-    let eof = false;
-    for (;;) {
-      if (identity === null) {
-        // No identity (hashing the executable failed): no probe lane.
-        const c = classifyFrameStart(this.#buf);
-        if (c !== null) return true;
-      } else {
-        const d = answerBackendProbe(this.#buf, identity, { eof });
-        if (d.lane === "zccache") return true;
-        if (d.lane === "error") {
-          this.#server.log.error("probe", d.error);
-          return false;
-        }
-        if (d.lane === "probe") {
-          this.#server.touch();
-          await this.#conn.write(d.response).catch(() => {});
-          return false;
-        }
-      }
-      if (eof) return false;
-      if (!(await this.#fill())) eof = true;
-      if (eof && this.#buf.length === 0) return false;
-    }
-  }
-
-  async #loop(): Promise<void> {
-    for (;;) {
-      if (this.#server.stopping) return;
-      let decoded;
-      try {
-        decoded = decodeWireMessage(this.#buf, "request");
-      } catch (err) {
-        if (!(await this.#onDecodeError(err))) return;
-        continue;
-      }
-      if (decoded === null) {
-        if (!(await this.#fill())) return;
-        continue;
-      }
-      this.#consume(decoded.consumed);
-      this.#server.touch();
-      const route: ReplyRoute = {
-        lane: decoded.lane,
-        requestId: decoded.requestId ?? "",
-        frameId: decoded.frameId ?? 0n,
-      };
-      if (!(await this.#serve(decoded.message as Request, route))) return;
-    }
-  }
-
-  /** Handle a decoder error; true = keep the connection. */
-  async #onDecodeError(err: unknown): Promise<boolean> {
-    const log = this.#server.log;
-    if (isZccacheError(err, "VersionMismatch") && err.received !== undefined) {
-      log.event("version_mismatch", {
-        daemon_crate_version: ZCCACHE_WIRE_RELEASE,
-        daemon_protocol_version: err.expected ?? 16,
-        client_protocol_version: err.received,
-      });
-      await this.#conn.write(versionMismatchReply(err.expected ?? 16, err.received)).catch(
-        () => {},
-      );
-      return false;
-    }
-    if (isZccacheError(err, "Conversion") && err.consumed !== undefined && err.consumed > 0) {
-      const route = replyRouteOf(this.#buf);
-      this.#consume(err.consumed);
-      log.error("conversion", err);
-      if (route === null) return false;
-      return await this.#send({ kind: "Error", message: err.message }, route);
-    }
-    log.error("decode", err);
-    return false;
-  }
-
-  /** Dispatch one request and reply; false = close the connection. */
-  async #serve(req: Request, route: ReplyRoute): Promise<boolean> {
-    // The request counts as in flight until its reply is written, so a
-    // shutdown waits for the reply instead of closing under it.
-    this.#busy = true;
-    this.#server.beginRequest();
-    let result: HandlerResult | undefined;
-    try {
-      try {
-        const ac = new AbortController();
-        const work = dispatch(this.#server.ctx, req, ac.signal);
-        if (isCompileRequest(req)) {
-          const disconnected = await this.#watchDisconnect(work, ac);
-          if (disconnected) {
-            await work.catch(() => {});
-            this.#server.log.event("client-disconnected", { request: req.kind });
-            return false;
-          }
-        }
-        result = await work;
-      } catch (err) {
-        this.#server.log.error("handler", err, { request: req.kind });
-        result = {
-          response: {
-            kind: "Error",
-            message: `internal error handling ${req.kind}: ${
-              err instanceof Error ? err.message : String(err)
-            }`,
-          },
-        };
-      }
-      const ok = await this.#send(result.response, route);
-      if (result.after === "close") await this.#close();
-      return ok && result.after !== "close";
-    } finally {
-      this.#busy = false;
-      this.#server.endRequest();
-      // After endRequest: a Shutdown must not wait for its own request.
-      result?.onSent?.();
-    }
-  }
-
-  /** While `work` runs, read the socket: EOF aborts the work. True = client gone. */
-  async #watchDisconnect(work: Promise<unknown>, ac: AbortController): Promise<boolean> {
-    const done: Promise<typeof DONE> = work.then(() => DONE, () => DONE);
-    for (;;) {
-      const r = await Promise.race([this.#read(), done]);
-      if (r === DONE) return false;
-      this.#pending = null;
-      if (r === null) {
-        ac.abort(new ZccacheError("ConnectionClosed", "client disconnected"));
-        return true;
-      }
-      if (!this.#append(r)) {
-        ac.abort(new ZccacheError("ConnectionClosed", "receive budget exceeded"));
-        return true;
-      }
-    }
-  }
-
-  async #send(resp: Response, route: ReplyRoute): Promise<boolean> {
-    let bytes: Uint8Array;
-    try {
-      bytes = encodeReply(resp, route);
-    } catch (err) {
-      this.#server.log.error("encode", err, { response: resp.kind });
-      try {
-        bytes = encodeReply({
-          kind: "Error",
-          message: `failed to encode ${resp.kind} response: ${
-            err instanceof Error ? err.message : String(err)
-          }`,
-        }, route);
-      } catch {
-        return false;
-      }
-    }
-    try {
-      await this.#conn.write(bytes);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-}
-
-/** Encode a response on the lane its request came in. */
-export function encodeReply(resp: Response, route: ReplyRoute): Uint8Array {
-  switch (route.lane) {
-    case "bincode":
-      return encodeBincodeFrame("response", resp);
-    case "prost":
-      return encodeProstFrame("response", resp, route.requestId);
-    case "frame":
-      return encodeFrameV1("response", resp, {
-        requestId: route.requestId,
-        frameId: route.frameId,
-        frameKind: "response",
-      });
-  }
-}
-
-/**
- * The lane and ids of the (unconvertible) request at the start of `buf`, for
- * the `Error` reply: the prost `request_id` (field 100) is read straight
- * from the protobuf body, the FrameV1 frame id from the envelope.
- */
-function replyRouteOf(buf: Uint8Array): ReplyRoute | null {
-  try {
-    if (classifyFrameStart(buf) === true) {
-      const env = decodeEnvelope(buf);
-      if (env === null) return null;
-      return {
-        lane: "frame",
-        requestId: prostRequestId(env.frame.payload),
-        frameId: env.frame.requestId,
-      };
-    }
-    if (buf.length < 8) return null;
-    const len = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(0, true);
-    return { lane: "prost", requestId: prostRequestId(buf.subarray(8, 4 + len)), frameId: 0n };
-  } catch {
-    return null;
-  }
-}
-
-/** Field 100 (`request_id`, string) of a top-level `zccache.v1.Request`, or "". */
-export function prostRequestId(body: Uint8Array): string {
-  let i = 0;
-  let found = "";
-  const varint = (): bigint => {
-    let shift = 0n;
-    let v = 0n;
-    for (;;) {
-      if (i >= body.length) throw new RangeError("truncated varint");
-      const b = body[i++];
-      v |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return v;
-      shift += 7n;
-      if (shift > 63n) throw new RangeError("varint too long");
-    }
-  };
-  while (i < body.length) {
-    const key = varint();
-    const field = Number(key >> 3n);
-    const wt = Number(key & 7n);
-    if (wt === 0) varint();
-    else if (wt === 1) i += 8;
-    else if (wt === 5) i += 4;
-    else if (wt === 2) {
-      const n = Number(varint());
-      if (i + n > body.length) throw new RangeError("truncated field");
-      if (field === 100) {
-        found = new TextDecoder("utf-8", { fatal: false }).decode(body.subarray(i, i + n));
-      }
-      i += n;
-    } else throw new RangeError(`unsupported wire type ${wt}`);
-  }
-  return found;
 }

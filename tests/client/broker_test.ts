@@ -20,7 +20,9 @@ import {
 } from "../../src/client/mod.ts";
 import { blake3Small, hashTo16Hex } from "../../src/client/_blake3.ts";
 import { defaultBrokerEndpoint, encodeHelloRequest } from "../../src/client/broker.ts";
-import { encodeRpFrame } from "../../src/client/rp_frame.ts";
+import { encodeEnvelope, rpFrame } from "../../src/core/envelope.ts";
+
+const encodeRpFrame = (init: Parameters<typeof rpFrame>[0]) => encodeEnvelope(rpFrame(init));
 import { defaultTransport } from "../../src/transport/select.ts";
 import type { Conn, Listener } from "../../src/transport/types.ts";
 import { startTestDaemon, type TestDaemon } from "./_v15_daemon.ts";

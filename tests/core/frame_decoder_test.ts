@@ -4,7 +4,8 @@ import { loadVectors } from "../_vectors.ts";
 import { chunked, prng } from "./_prng.ts";
 import { concatBytes, fromHex, toHex } from "../../src/core/bytes.ts";
 import { isZccacheError } from "../../src/core/errors.ts";
-import { encodeFrame, FrameDecoder, peekFrameVersion } from "../../src/core/frame.ts";
+import { encodeFrame, peekFrameVersion } from "../../src/core/frame.ts";
+import { FrameDecoder } from "../../src/core/frame_reader.ts";
 
 const v = loadVectors();
 // Every lane's golden frames, as one byte stream.

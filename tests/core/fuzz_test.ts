@@ -5,7 +5,7 @@ import { prng } from "./_prng.ts";
 import { decodeBincode, decodeBincodeFrame } from "../../src/core/bincode.ts";
 import { fromHex } from "../../src/core/bytes.ts";
 import { isZccacheError } from "../../src/core/errors.ts";
-import { FrameDecoder } from "../../src/core/frame.ts";
+import { FrameDecoder } from "../../src/core/frame_reader.ts";
 import type { Direction } from "../../src/core/messages.ts";
 import { decodeWireMessage } from "../../src/core/wire.ts";
 

@@ -12,7 +12,9 @@ import { test } from "../_harness.ts";
 import { encodeBincodeFrame } from "../../src/core/bincode.ts";
 import { fromHex, toHex } from "../../src/core/bytes.ts";
 import { encodeFrameV1 } from "../../src/core/frame_v1.ts";
-import { encodeRpFrame } from "../../src/client/rp_frame.ts";
+import { encodeEnvelope, rpFrame } from "../../src/core/envelope.ts";
+
+const encodeRpFrame = (init: Parameters<typeof rpFrame>[0]) => encodeEnvelope(rpFrame(init));
 import {
   currentDaemonIdentity,
   type DaemonIdentity,
