@@ -14,6 +14,7 @@
  * @module
  */
 
+import { deadline } from "../core/deadline.ts";
 import { isZccacheError, ZccacheError } from "../core/errors.ts";
 
 /** OS error codes and Deno error names that mean "nobody is serving this endpoint". */
@@ -163,35 +164,24 @@ export async function dialWithTimeout<T>(
       throw toTransportError(e, "connect", path);
     }
   }
-  const deadline = performance.now() + Math.max(0, timeoutMs);
+  const until = performance.now() + Math.max(0, timeoutMs);
   let backoff = 10;
   for (;;) {
-    const remaining = deadline - performance.now();
+    const remaining = until - performance.now();
     if (remaining <= 0) throw connectTimeoutError(path, timeoutMs);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = Symbol("timeout");
     const attempt = dial();
     try {
-      const result = await Promise.race([
-        attempt,
-        new Promise<typeof timedOut>((resolve) => {
-          timer = setTimeout(() => resolve(timedOut), remaining);
-        }),
-      ]);
-      if (result === timedOut) {
-        attempt.then(discard, () => {});
-        throw connectTimeoutError(path, timeoutMs);
-      }
-      return result as T;
+      return await deadline(attempt, remaining, {
+        message: connectTimeoutError(path, timeoutMs).message,
+        onTimeout: () => void attempt.then(discard, () => {}),
+      });
     } catch (e) {
       if (isZccacheError(e)) throw e;
       if (!isBusyError(e)) throw toTransportError(e, "connect", path);
-      const left = deadline - performance.now();
+      const left = until - performance.now();
       if (left <= 0) throw connectTimeoutError(path, timeoutMs);
       await new Promise((r) => setTimeout(r, Math.min(backoff, left)));
       backoff = Math.min(backoff * 2, 500);
-    } finally {
-      clearTimeout(timer);
     }
   }
 }
