@@ -30,6 +30,7 @@ import process from "node:process";
 import { ZccacheError } from "../core/errors.ts";
 import { type DaemonWire, isWireMismatchMessage, parseDaemonWire } from "../core/wire_env.ts";
 import type { Request, RequestOf, Response } from "../core/messages.ts";
+import { controlKinds, type ControlRequestKind, isControlKind, listNames } from "../core/schema.ts";
 import type { Transport } from "../transport/types.ts";
 import { brokerLaneActive, connectDaemonWithRoute, type Env } from "./connect.ts";
 import {
@@ -40,6 +41,19 @@ import {
 
 /** The four control requests `daemonControlRoundtrip` accepts. */
 export type ControlRequest = RequestOf<"Ping" | "Status" | "Shutdown" | "Clear">;
+
+/**
+ * Compile-time proof: {@link ControlRequest} is the schema's control slice
+ * except `ReleaseWorktreeHandles` (which has its own helper below). Spelled
+ * out above so the public type stays a plain union.
+ */
+type _ControlRequestIsTheSchemaSlice = [
+  Same<ControlRequest["kind"], Exclude<ControlRequestKind, "ReleaseWorktreeHandles">>,
+] extends [true] ? true : never;
+const _controlRequestProof: _ControlRequestIsTheSchemaSlice = true;
+void _controlRequestProof;
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 /** Options for {@link daemonControlRoundtrip}. */
 export interface ControlOptions {
@@ -91,14 +105,9 @@ export function controlWireMismatchError(e: unknown): boolean {
   return false;
 }
 
-const CONTROL_BODIES = new Set([
-  "Pong",
-  "ShuttingDown",
-  "Status",
-  "Cleared",
-  "Error",
-  "ReleaseWorktreeHandlesResult",
-]);
+const CONTROL_RESPONSES_ONLY = `only ${
+  listNames(controlKinds("response"), "and")
+} may use the prost control response path`;
 
 /**
  * zccache `recv_control_wire_response`: bincode replies pass through;
@@ -107,12 +116,10 @@ const CONTROL_BODIES = new Set([
 async function recvControlWire(conn: IpcConnection, timeoutMs: number): Promise<Response | null> {
   const r: DecodedWireResponse | null = await conn.recvWire(timeoutMs);
   if (r === null) return null;
-  if (r.lane !== "bincode" && !CONTROL_BODIES.has(r.message.kind)) {
+  if (r.lane !== "bincode" && !isControlKind("response", r.message.kind)) {
     throw new ZccacheError(
       "Deserialization",
-      `unsupported v16 prost control response body ${r.message.kind}; only Pong, Status, ` +
-        "ShuttingDown, Cleared, Error, and ReleaseWorktreeHandlesResult may use the prost " +
-        "control response path",
+      `unsupported v16 prost control response body ${r.message.kind}; ${CONTROL_RESPONSES_ONLY}`,
     );
   }
   return r.message;

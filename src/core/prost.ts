@@ -45,6 +45,7 @@ import { MAX_MESSAGE_SIZE, PROST_PROTOCOL_VERSION } from "./messages.ts";
 import { normalizePath } from "./path.ts";
 import { encodeFrame, frameTooSmall, messageTooLarge, versionMismatch } from "./frame.ts";
 import { checkProstWire, ProstDecodeError } from "./prost_check.ts";
+import { controlKinds, defaultRequestIdOf, isControlKind, listNames } from "./schema.ts";
 export { withConsumed } from "./errors.ts";
 
 /** The generated protobuf message for a {@link Direction}. */
@@ -930,48 +931,12 @@ export function decodeProst<D extends Direction>(direction: D, body: Uint8Array)
   return fromProst(direction, decodeProstRaw(direction, body));
 }
 
-/** zccache `default_request_id`: the prost `request_id` a client sends. */
+/**
+ * zccache `default_request_id`: the prost `request_id` a client sends
+ * (derived from the schema: `control-ping`, `session-start`, ...).
+ */
 export function defaultRequestId(req: Request): string {
-  switch (req.kind) {
-    case "Ping":
-      return "control-ping";
-    case "Status":
-      return "control-status";
-    case "Shutdown":
-      return "control-shutdown";
-    case "Clear":
-      return "control-clear";
-    case "ReleaseWorktreeHandles":
-      return "control-release-worktree-handles";
-    case "Lookup":
-      return "lookup";
-    case "Store":
-      return "store";
-    case "SessionStart":
-      return "session-start";
-    case "Compile":
-      return "compile";
-    case "SessionEnd":
-      return "session-end";
-    case "CompileEphemeral":
-      return "compile-ephemeral";
-    case "LinkEphemeral":
-      return "link-ephemeral";
-    case "SessionStats":
-      return "session-stats";
-    case "FingerprintCheck":
-      return "fingerprint-check";
-    case "FingerprintMarkSuccess":
-      return "fingerprint-mark-success";
-    case "FingerprintMarkFailure":
-      return "fingerprint-mark-failure";
-    case "FingerprintInvalidate":
-      return "fingerprint-invalidate";
-    case "ListRustArtifacts":
-      return "list-rust-artifacts";
-    case "GenericToolExec":
-      return "generic-tool-exec";
-  }
+  return defaultRequestIdOf(req.kind);
 }
 
 /**
@@ -1035,41 +1000,17 @@ export function decodeProstFrame<D extends Direction>(
 // control slice (client side; zccache `supported_control_*`)
 // ---------------------------------------------------------------------------
 
-const CONTROL_REQUESTS = new Set<Request["kind"]>([
-  "Ping",
-  "Status",
-  "Shutdown",
-  "Clear",
-  "ReleaseWorktreeHandles",
-]);
-const CONTROL_RESPONSES = new Set<Response["kind"]>([
-  "Pong",
-  "ShuttingDown",
-  "Status",
-  "Cleared",
-  "Error",
-  "ReleaseWorktreeHandlesResult",
-]);
-const CONTROL_REQUEST_ARMS = new Set([
-  "ping",
-  "status",
-  "shutdown",
-  "clear",
-  "releaseWorktreeHandles",
-]);
-const CONTROL_RESPONSE_ARMS = new Set([
-  "pong",
-  "shuttingDown",
-  "status",
-  "cleared",
-  "error",
-  "releaseWorktreeHandlesResult",
-]);
-
-const REQ_ONLY =
-  "only Ping, Status, Shutdown, Clear, and ReleaseWorktreeHandles may use the prost control request path";
-const RESP_ONLY =
-  "only Pong, Status, ShuttingDown, Cleared, Error, and ReleaseWorktreeHandlesResult may use the prost control response path";
+/** The oneof arm of a variant: `ReleaseWorktreeHandles` -> `releaseWorktreeHandles`. */
+function armOf(kind: string): string {
+  return kind[0].toLowerCase() + kind.slice(1);
+}
+const CONTROL_REQUEST_ARMS = new Set(controlKinds("request").map(armOf));
+const CONTROL_RESPONSE_ARMS = new Set(controlKinds("response").map(armOf));
+const REQ_LIST = listNames(controlKinds("request"), "and");
+const REQ_ONLY = `only ${REQ_LIST} may use the prost control request path`;
+const RESP_ONLY = `only ${
+  listNames(controlKinds("response"), "and")
+} may use the prost control response path`;
 
 /** Rust-like name of a oneof arm: `releaseWorktreeHandles` -> `ReleaseWorktreeHandles(..)`. */
 function armDebug(arm: string): string {
@@ -1078,19 +1019,19 @@ function armDebug(arm: string): string {
 
 /** True for the requests that use the prost control path (Ping, Status, Shutdown, Clear, ReleaseWorktreeHandles). */
 export function isControlRequest(req: Request): boolean {
-  return CONTROL_REQUESTS.has(req.kind);
+  return isControlKind("request", req.kind);
 }
 
 /** True for the responses the prost control path accepts. */
 export function isControlResponse(resp: Response): boolean {
-  return CONTROL_RESPONSES.has(resp.kind);
+  return isControlKind("response", resp.kind);
 }
 
 /** zccache `supported_control_request_to_prost`: control requests only, with their default id. */
 export function supportedControlRequestToProst(req: Request): pb.Request {
   if (!isControlRequest(req)) {
     throw conversion(
-      `unsupported v16 prost control request ${req.kind}; only Ping, Status, Shutdown, Clear, and ReleaseWorktreeHandles may select ZCCACHE_DAEMON_WIRE through the prost control request path`,
+      `unsupported v16 prost control request ${req.kind}; only ${REQ_LIST} may select ZCCACHE_DAEMON_WIRE through the prost control request path`,
     );
   }
   return requestToProst(req, defaultRequestId(req));
@@ -1135,8 +1076,9 @@ export function supportedControlResponseFromProst(m: pb.Response): Response {
  */
 export function assertControlResponse(resp: Response): Response {
   if (!isControlResponse(resp)) {
-    const arm = resp.kind[0].toLowerCase() + resp.kind.slice(1);
-    throw conversion(`unsupported v16 prost control response body ${armDebug(arm)}; ${RESP_ONLY}`);
+    throw conversion(
+      `unsupported v16 prost control response body ${armDebug(armOf(resp.kind))}; ${RESP_ONLY}`,
+    );
   }
   return resp;
 }

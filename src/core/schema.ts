@@ -49,11 +49,20 @@ export interface UnitEnumDesc<V extends readonly string[] = readonly string[]> {
   readonly name: string;
   readonly variants: V;
 }
-/** One variant of a tagged enum. */
+/**
+ * One variant of a tagged enum. `control` marks a top-level Request /
+ * Response variant of zccache's prost *control slice* (`supported_control_*`
+ * in wire_prost.rs): its value is the variant's position in zccache's
+ * "only Ping, Status, ..." listings (1-based), so the error texts are
+ * derived in zccache's order.
+ */
 export type VariantDesc =
-  | { readonly name: string; readonly shape: "unit" }
-  | { readonly name: string; readonly shape: "newtype"; readonly of: TypeDesc }
-  | { readonly name: string; readonly shape: "struct"; readonly fields: readonly FieldDesc[] };
+  & (
+    | { readonly name: string; readonly shape: "unit" }
+    | { readonly name: string; readonly shape: "newtype"; readonly of: TypeDesc }
+    | { readonly name: string; readonly shape: "struct"; readonly fields: readonly FieldDesc[] }
+  )
+  & { readonly control?: number };
 /** An enum with data (a discriminated union on `kind` in the domain). */
 export interface EnumDesc<V extends readonly VariantDesc[] = readonly VariantDesc[]> {
   readonly t: "enum";
@@ -105,6 +114,14 @@ function fields<const N extends string, const F extends readonly FieldDesc[]>(
   f: F,
 ): { readonly name: N; readonly shape: "struct"; readonly fields: F } {
   return { name, shape: "struct", fields: f };
+}
+
+/** Mark a Request/Response variant as part of the prost control slice (see {@link VariantDesc}). */
+function control<const V extends VariantDesc, const R extends number>(
+  rank: R,
+  v: V,
+): V & { readonly control: R } {
+  return { ...v, control: rank };
 }
 
 // ---------------------------------------------------------------------------
@@ -254,9 +271,9 @@ export const SessionStatsSchema = struct("SessionStats", [
 
 /** `Request` at 1.12.2: 19 variants, index = position. */
 export const RequestSchema = tagged("Request", [
-  unit("Ping"),
-  unit("Shutdown"),
-  unit("Status"),
+  control(1, unit("Ping")),
+  control(3, unit("Shutdown")),
+  control(2, unit("Status")),
   fields("Lookup", [["cache_key", "string"]]),
   fields("Store", [["cache_key", "string"], ["artifact", ArtifactDataSchema]]),
   fields("SessionStart", [
@@ -277,7 +294,7 @@ export const RequestSchema = tagged("Request", [
     ["stdin", "bytes"],
   ]),
   fields("SessionEnd", [["session_id", "string"]]),
-  unit("Clear"),
+  control(4, unit("Clear")),
   fields("CompileEphemeral", [
     ["client_pid", "u32"],
     ["working_dir", "path"],
@@ -327,14 +344,14 @@ export const RequestSchema = tagged("Request", [
     ["non_deterministic", "bool"],
     ["key_args_filter", vec("string")],
   ]),
-  fields("ReleaseWorktreeHandles", [["path", "path"]]),
+  control(5, fields("ReleaseWorktreeHandles", [["path", "path"]])),
 ]);
 
 /** `Response` at 1.12.2: 18 variants, index = position. */
 export const ResponseSchema = tagged("Response", [
-  unit("Pong"),
-  unit("ShuttingDown"),
-  newtype("Status", DaemonStatusSchema),
+  control(1, unit("Pong")),
+  control(3, unit("ShuttingDown")),
+  control(2, newtype("Status", DaemonStatusSchema)),
   newtype("LookupResult", LookupResultSchema),
   newtype("StoreResult", StoreResultSchema),
   fields("SessionStarted", [["session_id", "string"], ["journal_path", option("path")]]),
@@ -352,13 +369,16 @@ export const ResponseSchema = tagged("Response", [
     ["cached", "bool"],
     ["warning", option("string")],
   ]),
-  fields("Error", [["message", "string"]]),
-  fields("Cleared", [
-    ["artifacts_removed", "u64"],
-    ["metadata_cleared", "u64"],
-    ["dep_graph_contexts_cleared", "u64"],
-    ["on_disk_bytes_freed", "u64"],
-  ]),
+  control(5, fields("Error", [["message", "string"]])),
+  control(
+    4,
+    fields("Cleared", [
+      ["artifacts_removed", "u64"],
+      ["metadata_cleared", "u64"],
+      ["dep_graph_contexts_cleared", "u64"],
+      ["on_disk_bytes_freed", "u64"],
+    ]),
+  ),
   fields("SessionStatsResult", [["stats", option(SessionStatsSchema)]]),
   fields("FingerprintCheckResult", [
     ["decision", "string"],
@@ -380,12 +400,15 @@ export const ResponseSchema = tagged("Response", [
     ["retry_after_ms", "u32"],
     ["reason", "string"],
   ]),
-  fields("ReleaseWorktreeHandlesResult", [
-    ["inspected", "u32"],
-    ["released", "u32"],
-    ["sessions_dropped", vec("string")],
-    ["unreleased", vec("path")],
-  ]),
+  control(
+    6,
+    fields("ReleaseWorktreeHandlesResult", [
+      ["inspected", "u32"],
+      ["released", "u32"],
+      ["sessions_dropped", vec("string")],
+      ["unreleased", vec("path")],
+    ]),
+  ),
 ]);
 
 /** The root enum descriptor of a direction. */
@@ -393,6 +416,63 @@ export function rootSchema(direction: Direction): EnumDesc {
   if (direction === "request") return RequestSchema;
   if (direction === "response") return ResponseSchema;
   throw new TypeError(`direction must be "request" or "response", got ${String(direction)}`);
+}
+
+/** The variant kinds of a root enum that carry a `control` flag. */
+type ControlKindOf<E> = E extends { variants: readonly (infer V)[] }
+  ? V extends { name: infer N extends string; control: number } ? N : never
+  : never;
+
+/** The requests of the prost control slice (`Ping`, `Status`, `Shutdown`, `Clear`, `ReleaseWorktreeHandles`). */
+export type ControlRequestKind = ControlKindOf<typeof RequestSchema>;
+/** The responses of the prost control slice. */
+export type ControlResponseKind = ControlKindOf<typeof ResponseSchema>;
+
+/**
+ * The control-slice variant names of a direction, in zccache's listing
+ * order (the `control` rank).
+ *
+ * @example
+ * ```ts
+ * import { controlKinds } from "./schema.ts";
+ * if (controlKinds("request").join() !== "Ping,Status,Shutdown,Clear,ReleaseWorktreeHandles") {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function controlKinds(direction: Direction): readonly string[] {
+  return direction === "request" ? CONTROL_REQUEST_KINDS : CONTROL_RESPONSE_KINDS;
+}
+
+function controlList(e: EnumDesc): readonly string[] {
+  return e.variants.filter((v) => v.control !== undefined)
+    .sort((a, b) => a.control! - b.control!).map((v) => v.name);
+}
+const CONTROL_REQUEST_KINDS = controlList(RequestSchema);
+const CONTROL_RESPONSE_KINDS = controlList(ResponseSchema);
+const CONTROL_SET = {
+  request: new Set<string>(CONTROL_REQUEST_KINDS),
+  response: new Set<string>(CONTROL_RESPONSE_KINDS),
+};
+
+/** Is `kind` a control-slice variant of `direction`? */
+export function isControlKind(direction: Direction, kind: string): boolean {
+  return CONTROL_SET[direction].has(kind);
+}
+
+/** `A`, `A or B`, `A, B, or C`: Rust-style English listing of names. */
+export function listNames(names: readonly string[], conj: "and" | "or"): string {
+  if (names.length <= 2) return names.join(` ${conj} `);
+  return `${names.slice(0, -1).join(", ")}, ${conj} ${names[names.length - 1]}`;
+}
+
+/**
+ * zccache `default_request_id`: the variant name in kebab-case, prefixed
+ * `control-` for the control slice (`control-ping`, `session-start`).
+ */
+export function defaultRequestIdOf(kind: string): string {
+  const kebab = kind.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? "" : "-") + c.toLowerCase());
+  return isControlKind("request", kind) ? `control-${kebab}` : kebab;
 }
 
 /** `snake_case` -> `camelCase` (the domain key of a Rust field name). */
