@@ -30,6 +30,7 @@ import type { EnvPair, Request, Response } from "../core/messages.ts";
 import { IpcConnection } from "../client/ipc_connection.ts";
 import { endpointFromEnv } from "../transport/endpoint.ts";
 import type { CliIo } from "./io.ts";
+import { isLinkInvocation } from "./link_route.ts";
 
 /** Default receive budget for one compile (zccache `ZCCACHE_WEDGE_RECV_TIMEOUT_SECS`, 180 s). */
 const DEFAULT_RECV_TIMEOUT_SECS = 180;
@@ -257,7 +258,11 @@ export async function wrapCommand(argv: string[], io: CliIo): Promise<number> {
   // Inside a session (`ZCCACHE_SESSION_ID`), a `Compile` that counts towards
   // it and never auto-starts a daemon; otherwise one `CompileEphemeral`.
   const sessionId = env.ZCCACHE_SESSION_ID?.trim() ?? "";
-  const request: Request = sessionId !== ""
+  // Links and archives: one `LinkEphemeral` (never part of a session, as in zccache).
+  const link = isLinkInvocation(tool, args);
+  const request: Request = link
+    ? { kind: "LinkEphemeral", clientPid: process.pid, tool, args, cwd: io.cwd, env: envPairs }
+    : sessionId !== ""
     ? {
       kind: "Compile",
       sessionId,
@@ -296,7 +301,9 @@ export async function wrapCommand(argv: string[], io: CliIo): Promise<number> {
         if (envFlag(env.ZCCACHE_NO_SPAWN)) {
           throw new Fallback("no daemon running (ZCCACHE_NO_SPAWN)");
         }
-        if (sessionId !== "") throw new Fallback(`no daemon running for session ${sessionId}`);
+        if (sessionId !== "" && !link) {
+          throw new Fallback(`no daemon running for session ${sessionId}`);
+        }
         await (await daemonControl()).ensureDaemon(endpoint, lifecycle);
         response = await compileOnce(endpoint, request, recvTimeoutMs);
       } else if (isZccacheError(e, "VersionMismatch")) {
@@ -319,19 +326,22 @@ export async function wrapCommand(argv: string[], io: CliIo): Promise<number> {
     }
     if (response === null) throw new Fallback("the daemon closed the connection without a reply");
     if (response.kind === "Error") throw new Fallback(`daemon error: ${response.message}`);
-    if (response.kind !== "CompileResult") {
+    if (response.kind !== "CompileResult" && response.kind !== "LinkResult") {
       throw new Fallback(`unexpected ${response.kind} response from the daemon`);
     }
   } catch (e) {
     why = describe(e);
-    if (response?.kind === "CompileResult") why = "";
+    if (response?.kind === "CompileResult" || response?.kind === "LinkResult") why = "";
   }
 
   // Phase 2: the daemon gave the user's result. Replay it; never compile again.
-  if (response !== null && response.kind === "CompileResult") {
+  if (response !== null && (response.kind === "CompileResult" || response.kind === "LinkResult")) {
     try {
       if (response.stdout.length > 0) await io.stdout(response.stdout);
       if (response.stderr.length > 0) await io.stderr(response.stderr);
+      if (response.kind === "LinkResult" && response.warning !== null) {
+        await io.stderr(`zccache warning: ${response.warning}\n`);
+      }
     } catch {
       // Our own stdout/stderr is gone (e.g. a closed pipe): the compile
       // itself is done and its exit code still stands.

@@ -52,13 +52,15 @@ import {
   writeSync,
 } from "node:fs";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import process from "node:process";
 import { clearInterval, setInterval } from "node:timers";
-import type { ArtifactData, ArtifactOutput } from "../core/messages.ts";
+import type { ArtifactData, ArtifactOutput, RustArtifactInfo } from "../core/messages.ts";
 import { CompilerIdentityCache, FileHashCache } from "./hash.ts";
 import { runProcess, type RunResult, Semaphore } from "./compiler/run.ts";
 import type { CompilerDriver, DriverRequest, ProcessRunner, UnitPlan } from "./compiler/driver.ts";
 import { GccDriver } from "./compiler/gcc.ts";
+import { type LinkPlan, planLink } from "./compiler/link.ts";
 import { parseDepfile, retargetDepfile } from "./compiler/depfile.ts";
 import {
   computeProbes,
@@ -72,7 +74,7 @@ import {
 } from "./compiler/includes.ts";
 import { tmpSuffix } from "./cache/store.ts";
 import { type ArtifactStore, LocalArtifactStore } from "./cache/artifact_store.ts";
-import { artifactKey, compileDate, contextKey, timeRule } from "./cache/key.ts";
+import { artifactKey, compileDate, contextKey, linkKey, timeRule } from "./cache/key.ts";
 import {
   type ArtifactEntry,
   ArtifactIndex,
@@ -182,6 +184,35 @@ export interface EngineStats {
   nonCacheable: bigint;
   compileErrors: bigint;
   timeSavedMs: bigint;
+  totalLinks: bigint;
+  linkHits: bigint;
+  linkMisses: bigint;
+  linkNonCacheable: bigint;
+}
+
+/** One `LinkEphemeral` as the engine receives it. */
+export interface LinkRequest {
+  tool: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  signal?: AbortSignal;
+  clientPid?: number;
+  client?: { umask?: number };
+}
+
+/** The result of one link. */
+export interface LinkOutcome {
+  exitCode: number;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  cached: boolean;
+  /** `hit`, `miss`, `error` (the tool failed; not stored) or `non_cacheable`. */
+  kind: OutcomeKind;
+  /** zccache's non-determinism warning, or null. */
+  warning: string | null;
+  /** Why the link was not cached (pass-through, or found unsafe after it ran). */
+  reason: string | null;
 }
 
 /** What {@link CompileEngine.clear} removed. */
@@ -262,6 +293,47 @@ function readClient(req: CompileRequest): ClientView {
 }
 
 /** True when `bytes` (compiler output) mentions `path`. */
+/** Output names that are Rust artifacts. */
+const RUST_ARTIFACT = /\.(rlib|rmeta|d|so|dylib|dll)$/;
+
+let ownUmask: number | undefined;
+
+/** The daemon's own umask (-1 when the runtime cannot tell). */
+function daemonUmask(): number {
+  if (ownUmask === undefined) {
+    try {
+      const m = process.umask();
+      process.umask(m);
+      ownUmask = m;
+    } catch {
+      ownUmask = -1;
+    }
+  }
+  return ownUmask;
+}
+
+/** name -> "mtime:size:ino" of the regular files in `dir` (null when unreadable). */
+function dirSnapshot(dir: string): Map<string, string> | null {
+  const out = new Map<string, string>();
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  for (const n of names) {
+    const st = lstatSync(join(dir, n), { throwIfNoEntry: false });
+    if (st?.isFile()) out.set(n, `${st.mtimeMs}:${st.size}:${st.ino}`);
+  }
+  return out;
+}
+
+/** `abs` relative to `dir` (for side files restored beside the output). */
+function relativeTo(dir: string, abs: string): string {
+  const r = relative(dir, abs);
+  return r === "" ? basename(abs) : r;
+}
+
 function mentions(bytes: Uint8Array, path: string): boolean {
   return bytes.length > 0 && new TextDecoder().decode(bytes).includes(path);
 }
@@ -293,9 +365,15 @@ function repairDir(dir: string): void {
  * file's mtime is "now", floored up to `mtimeFloorMs` when that is in the
  * future (so make/ninja stay correct with future-dated inputs).
  */
-function writeOutput(dest: string, bytes: Uint8Array, umask: number, mtimeFloorMs = 0): void {
+function writeOutput(
+  dest: string,
+  bytes: Uint8Array,
+  umask: number,
+  mtimeFloorMs = 0,
+  baseMode = 0o666,
+): void {
   const tmp = join(dirname(dest), `.${basename(dest)}.zccache-tmp-${tmpSuffix()}`);
-  const mode = 0o666 & ~umask;
+  const mode = baseMode & ~umask;
   let fd = -1;
   try {
     fd = openSync(
@@ -375,6 +453,7 @@ export class CompileEngine {
   #nonCacheable = 0n;
   #errors = 0n;
   #timeSaved = 0;
+  #links = { total: 0n, hits: 0n, misses: 0n, nonCacheable: 0n };
 
   /** Open (or create) the cache at `opts.cacheDir`; the index loads in the background. */
   constructor(opts: CompileEngineOptions) {
@@ -1117,6 +1196,332 @@ export class CompileEngine {
     }
   }
 
+  /** Link or archive through the cache (one `LinkEphemeral`, planned by `compiler/link.ts`). */
+  link(req: LinkRequest): Promise<LinkOutcome> {
+    if (this.#closed) return Promise.reject(new Error("CompileEngine is closed"));
+    const p = this.#link(req);
+    this.#inflight.add(p);
+    p.then(() => this.#inflight.delete(p), () => this.#inflight.delete(p));
+    return p;
+  }
+
+  async #link(req: LinkRequest): Promise<LinkOutcome> {
+    await this.#ready;
+    this.#links.total++;
+    const { umask } = readClient({
+      compiler: req.tool,
+      args: req.args,
+      cwd: req.cwd,
+      env: req.env,
+      stdin: EMPTY,
+      clientPid: req.clientPid,
+      client: req.client,
+    });
+    const plan = planLink(req.tool, req.args, req.cwd, req.env);
+    if (plan.kind === "passthrough") return await this.#linkPassthrough(req, umask, plan.reason);
+    const warning = plan.nonDeterministic === null ? null : `non-deterministic invocation ` +
+      `(missing ${plan.nonDeterministic} flag) — output is cached but may differ from a fresh link`;
+    let toolHash: string;
+    try {
+      toolHash = await this.#compilers.identity(req.tool);
+    } catch {
+      return await this.#linkPassthrough(req, umask, `tool ${req.tool} unreadable`);
+    }
+    const at = (p: string): string => (isAbsolute(p) ? p : resolve(req.cwd, p));
+    const inputs: [string, string][] = [];
+    for (const p of plan.inputs) {
+      const h = this.#files.hashOf(at(p));
+      if (h === null) return await this.#linkPassthrough(req, umask, `input ${p} unhashable`);
+      inputs.push([p, h]);
+    }
+    let prior: string | null = null;
+    if (plan.family === "ar") {
+      // A replace operation starts from the archive that is there.
+      const st = lstatSync(plan.output, { throwIfNoEntry: false });
+      if (st === undefined) prior = "absent";
+      else {
+        prior = st.isFile() ? this.#files.hashOf(plan.output) : null;
+        if (prior === null) {
+          return await this.#linkPassthrough(req, umask, `archive ${plan.output} unreadable`);
+        }
+      }
+    }
+    const key = `link\0${
+      linkKey({
+        family: plan.family,
+        invokedName: basename(req.tool),
+        toolHash,
+        args: plan.keyArgs,
+        inputs,
+        prior,
+        cwd: plan.lto ? req.cwd : null,
+        env: req.env,
+      })
+    }`;
+    const hit = await this.#linkHit(key, plan, umask);
+    if (hit) return { ...hit, warning };
+    for (let round = 0; round < 3; round++) {
+      const pending = this.#missFlight.get(key);
+      if (pending === undefined) break;
+      await pending;
+      const again = await this.#linkHit(key, plan, umask);
+      if (again) return { ...again, warning };
+    }
+    let done!: () => void;
+    const flight = new Promise<void>((r) => (done = r));
+    this.#missFlight.set(key, flight);
+    try {
+      return { ...await this.#linkMiss(req, plan, key, umask, inputs), warning };
+    } finally {
+      if (this.#missFlight.get(key) === flight) this.#missFlight.delete(key);
+      done();
+    }
+  }
+
+  /** Run a link tool with the client's umask (through `sh` when the daemon's differs). */
+  async #runLink(req: LinkRequest, umask: number): Promise<RunResult> {
+    let program = req.tool;
+    let args = req.args;
+    if (umask !== daemonUmask()) {
+      program = "/bin/sh";
+      args = [
+        "-c",
+        'umask "$0" && exec "$@"',
+        umask.toString(8).padStart(4, "0"),
+        req.tool,
+        ...args,
+      ];
+    }
+    const release = await this.#sem.acquire(req.signal);
+    try {
+      return await this.#run(program, args, {
+        cwd: req.cwd,
+        env: req.env,
+        stdin: EMPTY,
+        signal: req.signal,
+      });
+    } finally {
+      release();
+    }
+  }
+
+  async #linkPassthrough(req: LinkRequest, umask: number, reason: string): Promise<LinkOutcome> {
+    this.#links.nonCacheable++;
+    const r = await this.#runLink(req, umask);
+    return {
+      exitCode: r.exitCode,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      cached: false,
+      kind: "non_cacheable",
+      warning: null,
+      reason,
+    };
+  }
+
+  /** Serve a link from the cache: every blob verified before anything is written. */
+  async #linkHit(
+    key: string,
+    plan: LinkPlan,
+    umask: number,
+  ): Promise<Omit<LinkOutcome, "warning"> | null> {
+    const e = this.#index.artifacts.get(key);
+    if (!e) return null;
+    const writes: [string, Uint8Array, number][] = [];
+    const dir = dirname(plan.output);
+    for (const o of e.outputs) {
+      const bytes = await this.#store.get(o.blob);
+      if (bytes === null) {
+        this.#log(`link ${key.slice(5, 21)}: blob ${o.blob.slice(0, 16)} missing or corrupt`);
+        await this.#store.remove(o.blob);
+        this.#dropEntry(key);
+        return null;
+      }
+      const m = /^link:([xf]):(.*)$/s.exec(o.name);
+      if (m === null) return null;
+      const dest = m[2] === "" ? plan.output : resolve(dir, m[2]);
+      writes.push([dest, bytes, m[1] === "x" ? 0o777 : 0o666]);
+    }
+    try {
+      for (const [dest, bytes, mode] of writes) writeOutput(dest, bytes, umask, 0, mode);
+    } catch (err) {
+      this.#log(`link hit for ${plan.output} could not be written: ${err}; linking`);
+      return null;
+    }
+    this.#index.touch(e, this.#now());
+    this.#touched = true;
+    this.#links.hits++;
+    return {
+      exitCode: e.exitCode,
+      stdout: e.stdout,
+      stderr: e.stderr,
+      cached: true,
+      kind: "hit",
+      reason: null,
+    };
+  }
+
+  /** Run the link in place, then store the output and the side files it created. */
+  async #linkMiss(
+    req: LinkRequest,
+    plan: LinkPlan,
+    key: string,
+    umask: number,
+    inputs: [string, string][],
+  ): Promise<Omit<LinkOutcome, "warning">> {
+    const dir = dirname(plan.output);
+    const outName = basename(plan.output);
+    // Snapshot the output directory: side files are what the link adds or changes there.
+    const snapshot = plan.family === "ar" ? null : dirSnapshot(dir);
+    const startMs = Date.now();
+    const r = await this.#runLink(req, umask);
+    this.#links.misses++;
+    const result = (kind: OutcomeKind, reason: string | null): Omit<LinkOutcome, "warning"> => ({
+      exitCode: r.exitCode,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      cached: false,
+      kind,
+      reason,
+    });
+    if (r.exitCode !== 0) return result("error", null);
+    const notStored = (why: string): Omit<LinkOutcome, "warning"> => {
+      this.#log(`link ${plan.output}: ${why}; not cached`);
+      return result("miss", why);
+    };
+    const at = (p: string): string => (isAbsolute(p) ? p : resolve(req.cwd, p));
+    for (const [p] of inputs) {
+      const st = statSync(at(p), { throwIfNoEntry: false });
+      if (!st || st.mtimeMs >= startMs + 1 || st.ctimeMs >= startMs + 1) {
+        return notStored(`input ${p} changed during the link`);
+      }
+    }
+    const files: [string, string][] = [["", plan.output]];
+    const side = new Set<string>();
+    for (const s of plan.sideOutputs) side.add(s);
+    if (snapshot !== null) {
+      const stem = outName.replace(/\.[^.]*$/, "");
+      const after = dirSnapshot(dir) ?? new Map<string, string>();
+      for (const [name, sig] of after) {
+        if (name === outName || name.includes(".zccache-tmp-")) continue;
+        if (snapshot.get(name) === sig || stem === "" || !name.startsWith(stem)) continue;
+        side.add(join(dir, name));
+      }
+    }
+    for (const s of side) {
+      if (s === plan.output) continue;
+      const st = lstatSync(s, { throwIfNoEntry: false });
+      if (st === undefined) continue;
+      if (!st.isFile()) return notStored(`side output ${s} is not a regular file`);
+      files.push([relativeTo(dir, s), s]);
+    }
+    const outputs: StoredOutput[] = [];
+    try {
+      for (const [rel, abs] of files) {
+        const st = lstatSync(abs);
+        if (!st.isFile()) return notStored(`output ${abs} is not a regular file`);
+        const bytes = await readFile(abs);
+        const x = (st.mode & 0o111) !== 0 ? "x" : "f";
+        outputs.push({
+          name: `link:${x}:${rel}`,
+          blob: await this.#store.put(bytes),
+          size: bytes.length,
+        });
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return notStored("an output vanished");
+      this.#warnOnce("store", `artifact store unwritable (${(e as Error).message}); not caching`);
+      return result("miss", "artifact store unwritable");
+    }
+    const now = this.#now();
+    this.#addEntry({
+      key,
+      context: null,
+      inputs: [],
+      outputs,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      exitCode: 0,
+      size: outputs.reduce((n, o) => n + o.size, 0),
+      created: now,
+      lastUse: now,
+      compileMs: r.durationMs,
+    });
+    return result("miss", null);
+  }
+
+  /** The size limit in bytes. */
+  get maxSize(): number {
+    return this.#maxSize;
+  }
+
+  /** Change the size limit (e.g. `zccache max-size`); evicts at once when over it. */
+  setMaxSize(bytes: bigint): void {
+    const max = bytes === 0n || bytes > BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number.MAX_SAFE_INTEGER
+      : Number(bytes);
+    this.#maxSize = max;
+    if (this.#index.totalSize > max) void this.evict({ maxSize: BigInt(max) });
+  }
+
+  /**
+   * One-shot eviction (`zccache evict`): entries unused for `olderThanMs`,
+   * then least recently used ones until at most `maxSize` bytes remain.
+   */
+  async evict(opts: { olderThanMs?: number; maxSize?: bigint }): Promise<{
+    evicted: number;
+    bytesFreed: number;
+  }> {
+    await this.#ready;
+    const before = this.#index.totalSize;
+    const freed: string[] = [];
+    let evicted = 0;
+    if (opts.olderThanMs !== undefined) {
+      const cutoff = this.#now() - opts.olderThanMs;
+      for (const e of [...this.#index.artifacts.values()]) {
+        if (e.lastUse < cutoff) {
+          freed.push(...this.#index.remove(e.key));
+          evicted++;
+        }
+      }
+    }
+    if (opts.maxSize !== undefined) {
+      const r = this.#index.evictTo(Number(opts.maxSize));
+      freed.push(...r.blobs);
+      evicted += r.evicted;
+    }
+    for (const b of freed) {
+      if (!this.#index.blobReferenced(b)) await this.#store.remove(b).catch(() => {});
+    }
+    if (evicted > 0) {
+      this.#dirty = true;
+      this.#log(`evicted ${evicted} artifact(s) on request`);
+      await this.flush();
+    }
+    return { evicted, bytesFreed: before - this.#index.totalSize };
+  }
+
+  /**
+   * Index entries whose outputs are Rust artifacts (`.rlib`, `.rmeta`, `.d`,
+   * `.so`, `.dylib`, `.dll`), as zccache's `ListRustArtifacts` answers. No
+   * compile stores such entries yet (no rustc lane); direct `Store` entries
+   * with such output names are listed.
+   */
+  async rustArtifacts(): Promise<RustArtifactInfo[]> {
+    await this.#ready;
+    const out: RustArtifactInfo[] = [];
+    for (const e of this.#index.artifacts.values()) {
+      const names = e.outputs.map((o) => o.name);
+      if (!names.some((n) => RUST_ARTIFACT.test(n))) continue;
+      out.push({
+        cacheKey: e.key.startsWith("direct\0") ? e.key.slice(7) : e.key,
+        outputNames: names,
+        payloadCount: BigInt(e.outputs.length),
+      });
+    }
+    return out;
+  }
+
   /** Engine statistics. */
   stats(): EngineStats {
     return {
@@ -1135,6 +1540,10 @@ export class CompileEngine {
       nonCacheable: this.#nonCacheable,
       compileErrors: this.#errors,
       timeSavedMs: BigInt(Math.round(this.#timeSaved)),
+      totalLinks: this.#links.total,
+      linkHits: this.#links.hits,
+      linkMisses: this.#links.misses,
+      linkNonCacheable: this.#links.nonCacheable,
     };
   }
 
@@ -1159,6 +1568,7 @@ export class CompileEngine {
       this.#errors =
         0n;
     this.#timeSaved = 0;
+    this.#links = { total: 0n, hits: 0n, misses: 0n, nonCacheable: 0n };
     this.#dirty = true;
     await this.flush();
     return counts;

@@ -110,7 +110,6 @@ test(
 );
 
 const UNSUPPORTED: Request[] = [
-  { kind: "LinkEphemeral", clientPid: 1, tool: "/usr/bin/ar", args: ["rcs"], cwd: "/", env: null },
   {
     kind: "FingerprintCheck",
     cacheFile: "/tmp/x",
@@ -123,7 +122,6 @@ const UNSUPPORTED: Request[] = [
   { kind: "FingerprintMarkSuccess", cacheFile: "/tmp/x" },
   { kind: "FingerprintMarkFailure", cacheFile: "/tmp/x" },
   { kind: "FingerprintInvalidate", cacheFile: "/tmp/x" },
-  { kind: "ListRustArtifacts" },
   {
     kind: "GenericToolExec",
     tool: "/bin/true",

@@ -184,3 +184,44 @@ export function timeRule(
   }
   return { store: true, date, stampFiles };
 }
+
+/** Environment variables that go into a link key (besides {@link KEY_ENV_VARS}). */
+export const LINK_ENV_VARS: readonly string[] = ["LD_RUN_PATH", "LDEMULATION", "AR_FLAGS"];
+
+/** Fields of a link key (`zccache-ts-link-v1`). */
+export interface LinkKeyFields {
+  family: string;
+  invokedName: string;
+  toolHash: string;
+  /** Key arguments in order; inputs stand as `<in:N>`. */
+  args: readonly string[];
+  /** (name as written, content hash) of every input, in order. */
+  inputs: readonly [string, string][];
+  /** Content hash of the archive a replace operation starts from, "absent", or null (not an archive). */
+  prior: string | null;
+  /** The cwd, or null when it cannot reach the output. */
+  cwd: string | null;
+  env: Record<string, string>;
+}
+
+/**
+ * Hex link key: the tool binary's hash, the flags in order, the ordered
+ * (name, content hash) of every input and resolved library (an archive
+ * records member names; a map file, input paths), the archive being
+ * replaced into, and the allow-listed environment.
+ */
+export function linkKey(f: LinkKeyFields): string {
+  const h = new KeyHasher("zccache-ts-link-v1");
+  h.field(f.family).field(f.invokedName).field(f.toolHash);
+  h.field(f.cwd === null ? "cwd-independent" : `cwd=${f.cwd}`);
+  h.field(f.prior === null ? "no-prior" : `prior=${f.prior}`);
+  for (const name of [...KEY_ENV_VARS, ...LINK_ENV_VARS]) {
+    const v = f.env[name];
+    h.field(v === undefined ? `${name}\0unset` : `${name}=${v}`);
+  }
+  h.field("args");
+  for (const a of f.args) h.field(a);
+  h.field("inputs");
+  for (const [p, hash] of f.inputs) h.field(p).field(hash);
+  return h.hex();
+}

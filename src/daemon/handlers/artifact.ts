@@ -51,3 +51,9 @@ export async function handleStore(
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** `ListRustArtifacts` -> `RustArtifactList` (the index entries with Rust outputs). */
+export async function handleListRustArtifacts(ctx: HandlerContext): Promise<HandlerResult> {
+  const artifacts = (await ctx.engine?.rustArtifacts?.()) ?? [];
+  return { response: { kind: "RustArtifactList", artifacts } };
+}

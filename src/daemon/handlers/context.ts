@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ArtifactData, Response, StoreResult } from "../../core/messages.ts";
+import type { ArtifactData, Response, RustArtifactInfo, StoreResult } from "../../core/messages.ts";
 import type { DaemonLog } from "../log.ts";
 import type { SessionManager } from "../sessions.ts";
 import type { CompileResultLike, GlobalStats } from "../stats.ts";
@@ -44,6 +44,31 @@ export interface BackendStats {
   depGraphDiskSize: number | bigint;
   depGraphVersion?: number;
   depGraphPersisted?: boolean;
+  totalLinks?: number | bigint;
+  linkHits?: number | bigint;
+  linkMisses?: number | bigint;
+  linkNonCacheable?: number | bigint;
+}
+
+/** One `LinkEphemeral` as the backend receives it. */
+export interface BackendLinkRequest {
+  tool: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  signal?: AbortSignal;
+  clientPid?: number;
+}
+
+/** One link result from the backend. */
+export interface BackendLinkResult {
+  exitCode: number;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  cached: boolean;
+  kind: string;
+  warning: string | null;
+  reason: string | null;
 }
 
 /** True counts from a backend `clear()`. */
@@ -61,6 +86,10 @@ export interface BackendClearCounts {
  */
 export interface CompileBackend {
   compile(req: BackendCompileRequest): Promise<BackendCompileResult>;
+  /** Link or archive through the cache (absent: `LinkEphemeral` answers an Error). */
+  link?(req: BackendLinkRequest): Promise<BackendLinkResult>;
+  /** Index entries whose outputs are Rust artifacts (absent: none). */
+  rustArtifacts?(): Promise<RustArtifactInfo[]>;
   stats(): BackendStats;
   clear(): Promise<BackendClearCounts>;
   /** The stored artifact under `key`, or null. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Request } from "../../core/messages.ts";
-import { handleLookup, handleStore } from "./artifact.ts";
+import { handleListRustArtifacts, handleLookup, handleStore } from "./artifact.ts";
 import type { HandlerContext, HandlerResult } from "./context.ts";
 import { handleClear, handlePing, handleShutdown, handleStatus } from "./control.ts";
 import {
@@ -15,6 +15,7 @@ import {
   handleSessionStart,
   handleSessionStats,
 } from "./session.ts";
+import { handleLinkEphemeral } from "./link.ts";
 import { handleUnsupported } from "./unsupported.ts";
 import { handleReleaseWorktreeHandles } from "./worktree.ts";
 
@@ -30,7 +31,8 @@ export type {
 
 /** True for requests that run a compiler (and so are aborted on client disconnect). */
 export function isCompileRequest(req: Request): boolean {
-  return req.kind === "Compile" || req.kind === "CompileEphemeral";
+  return req.kind === "Compile" || req.kind === "CompileEphemeral" ||
+    req.kind === "LinkEphemeral";
 }
 
 /** Route one request to its handler. Never throws for a well-formed request. */
@@ -65,12 +67,14 @@ export async function dispatch(
     case "ReleaseWorktreeHandles":
       return handleReleaseWorktreeHandles(ctx, req);
     case "LinkEphemeral":
+      return await handleLinkEphemeral(ctx, req, signal);
     case "FingerprintCheck":
     case "FingerprintMarkSuccess":
     case "FingerprintMarkFailure":
     case "FingerprintInvalidate":
-    case "ListRustArtifacts":
     case "GenericToolExec":
       return handleUnsupported(req.kind);
+    case "ListRustArtifacts":
+      return await handleListRustArtifacts(ctx);
   }
 }

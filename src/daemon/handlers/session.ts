@@ -140,7 +140,7 @@ interface CompileInput {
 }
 
 /** Build the compiler's environment: the client's (or the daemon's), plus a private overlay. */
-function compileEnv(env: EnvPair[] | null, overlay: EnvPair[]): Record<string, string> {
+export function compileEnv(env: EnvPair[] | null, overlay: EnvPair[]): Record<string, string> {
   const out: Record<string, string> = {};
   if (env === null) {
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) out[k] = v;
