@@ -85,7 +85,34 @@ export function validEntry(e: unknown): boolean {
   for (const f of ["size", "created", "lastUse", "exitCode"]) {
     if (!Number.isSafeInteger(a[f])) return false;
   }
+  if ((a.size as number) < 0 || a.outputs.some((o) => o.size < 0)) return false;
+  if (typeof a.compileMs !== "number" || !Number.isFinite(a.compileMs)) return false;
+  // Optional fields every hit reads: a wrong type would throw on each hit.
+  if (a.probes !== undefined && !validProbes(a.probes)) return false;
+  if (a.date !== undefined && a.date !== null && typeof a.date !== "string") return false;
+  if (a.stamps !== undefined && !validStamps(a.stamps)) return false;
+  if (a.depTargets !== undefined && !stringList(a.depTargets)) return false;
+  if (a.flavor !== undefined && typeof a.flavor !== "string") return false;
   return typeof a.stdout === "string" && typeof a.stderr === "string";
+}
+
+function stringList(v: unknown): boolean {
+  return Array.isArray(v) && v.every((s) => typeof s === "string");
+}
+
+function validProbes(v: unknown): boolean {
+  return Array.isArray(v) &&
+    v.every((g) =>
+      typeof g === "object" && g !== null && typeof g.dir === "string" && g.dir !== "" &&
+      stringList(g.absent) && stringList(g.present)
+    );
+}
+
+function validStamps(v: unknown): boolean {
+  return Array.isArray(v) &&
+    v.every((s) =>
+      Array.isArray(s) && typeof s[0] === "string" && s[0] !== "" && Number.isFinite(s[1])
+    );
 }
 
 /** Most entries kept per context (older ones are dropped when exceeded). */
