@@ -39,6 +39,12 @@ export class BlobStore {
   async put(bytes: Uint8Array): Promise<string> {
     const hash = sha256Hex(bytes);
     const dest = this.pathOf(hash);
+    // blobs/ or blobs/<2hex> planted as a symlink (or a file) while the daemon
+    // runs: removed, never followed (a concurrent put may have removed it first).
+    for (const d of [this.dir, dirname(dest)]) {
+      const st = await lstat(d).catch(() => null);
+      if (st !== null && !st.isDirectory()) await unlink(d).catch(() => {});
+    }
     try {
       const st = await stat(dest);
       if (st.size === bytes.length) return hash;
@@ -85,7 +91,12 @@ export class BlobStore {
   /** Delete one blob (missing is fine). */
   removeSync(hash: string): void {
     if (!/^[0-9a-f]{64}$/.test(hash)) return;
-    rmSync(this.pathOf(hash), { force: true });
+    // Best effort: a damaged layout (blobs/<2hex> a file: ENOTDIR) never throws here; put() repairs it.
+    try {
+      rmSync(this.pathOf(hash), { force: true });
+    } catch {
+      // put() repairs the layout
+    }
   }
 
   /** Total bytes of every file under the store (walks the directory). */
