@@ -12,11 +12,14 @@ import process from "node:process";
 import { Command, CommanderError } from "commander";
 import type { Request, Response } from "../core/messages.ts";
 import { isZccacheError } from "../core/errors.ts";
-import { ensureDaemon, queryStatus, roundtrip, stopDaemon } from "../client/ensure_daemon.ts";
+import { ensureDaemon, roundtrip, stopDaemon } from "../client/ensure_daemon.ts";
 import { endpointFromEnv } from "../transport/endpoint.ts";
 import type { CliIo } from "./io.ts";
-import { formatBytes, formatSessionStats, formatStatus, hitRate, toWireJson } from "./format.ts";
-import { PRODUCT_VERSION, versionText } from "./version.ts";
+import { formatSessionStats, toWireJson } from "./format.ts";
+import { versionText } from "./version.ts";
+import { ccacheAlias, cmdClear, cmdStats, registerEveryday } from "./everyday.ts";
+import { dirname, resolve as resolvePath } from "node:path";
+import { statSync } from "node:fs";
 
 const CONTROL_TIMEOUT_MS = 30_000;
 
@@ -47,59 +50,7 @@ async function cmdStop(io: CliIo): Promise<number> {
   return 0;
 }
 
-async function cmdStatus(io: CliIo, opts: { json?: boolean }): Promise<number> {
-  const endpoint = endpointOf(io);
-  let status;
-  try {
-    status = await queryStatus(endpoint, { env: io.env });
-  } catch (e) {
-    const msg = isZccacheError(e) ? e.message : String(e);
-    if (opts.json) await io.stdout(json({ status: "error", endpoint, error: msg }));
-    else await io.stderr(`zccache: cannot query daemon at ${endpoint}: ${msg}\n`);
-    return 1;
-  }
-  if (status === null) {
-    if (opts.json) {
-      await io.stdout(json({ status: "error", endpoint, error: "daemon not running" }));
-    } else await io.stderr(`daemon not running at ${endpoint}\n`);
-    return 1;
-  }
-  if (opts.json) {
-    const obj = toWireJson(status) as Record<string, unknown>;
-    obj.hit_rate = hitRate(status.cacheHits, status.cacheMisses);
-    obj.product_version = PRODUCT_VERSION;
-    await io.stdout(json(obj));
-  } else {
-    await io.stdout(formatStatus(status, PRODUCT_VERSION));
-  }
-  return 0;
-}
 
-async function cmdClear(io: CliIo): Promise<number> {
-  const endpoint = endpointOf(io);
-  let r: Response | null;
-  try {
-    r = await request(endpoint, { kind: "Clear" });
-  } catch (e) {
-    if (isZccacheError(e, "DaemonUnreachable")) {
-      await io.stderr(`daemon not running at ${endpoint}; nothing to clear\n`);
-      return 0;
-    }
-    throw e;
-  }
-  if (r?.kind !== "Cleared") {
-    await io.stderr(`zccache: clear failed: ${describeReply(r)}\n`);
-    return 1;
-  }
-  await io.stdout(
-    "Cache cleared:\n" +
-      `  Artifacts removed:  ${r.artifactsRemoved}\n` +
-      `  Metadata cleared:   ${r.metadataCleared}\n` +
-      `  Dep graph contexts: ${r.depGraphContextsCleared}\n` +
-      `  Disk freed:         ${formatBytes(Number(r.onDiskBytesFreed))}\n`,
-  );
-  return 0;
-}
 
 function describeReply(r: Response | null): string {
   if (r === null) return "the daemon closed the connection";
@@ -112,12 +63,18 @@ async function cmdSessionStart(
   opts: { stats?: boolean; log?: string; cwd?: string; json?: boolean },
 ): Promise<number> {
   const endpoint = endpointOf(io);
+  const logFile = opts.log === undefined ? null : resolvePath(io.cwd, opts.log);
+  if (logFile !== null && statSync(dirname(logFile), { throwIfNoEntry: false })?.isDirectory() !== true) {
+    // An error now, never a directory tree created later by the daemon.
+    await io.stderr(`zccache: session-start: log directory ${dirname(logFile)} does not exist\n`);
+    return 1;
+  }
   await ensureDaemon(endpoint, { env: io.env });
   const r = await request(endpoint, {
     kind: "SessionStart",
     clientPid: process.pid,
     workingDir: opts.cwd ?? io.cwd,
-    logFile: opts.log ?? null,
+    logFile,
     trackStats: opts.stats ?? false,
     journalPath: null,
     profile: false,
@@ -140,19 +97,27 @@ async function cmdSessionEnd(io: CliIo, id: string, opts: { json?: boolean }): P
   const endpoint = endpointOf(io);
   let r: Response | null;
   try {
+    // The wire's SessionEnd is idempotent; SessionStats tells an unknown
+    // (or already ended) session apart, as `session-stats` reports it.
+    const known = await request(endpoint, { kind: "SessionStats", sessionId: id });
+    if (known?.kind !== "SessionStatsResult") {
+      await io.stderr(`zccache: session-end: ${describeReply(known)}\n`);
+      if (opts.json) await io.stdout(json({ session_id: id, stats: null }));
+      return 1;
+    }
     r = await request(endpoint, { kind: "SessionEnd", sessionId: id });
   } catch (e) {
     if (isZccacheError(e, "DaemonUnreachable")) {
-      await io.stderr(`daemon not running at ${endpoint}; session ${id} already ended\n`);
+      await io.stderr(`zccache: session-end: no session ${id} (daemon not running at ${endpoint})\n`);
       if (opts.json) await io.stdout(json({ session_id: id, stats: null }));
-      return 0; // idempotent, as zccache
+      return 1;
     }
     throw e;
   }
   if (r?.kind !== "SessionEnded") {
     await io.stderr(`zccache: session-end: ${describeReply(r)}\n`);
     if (opts.json) await io.stdout(json({ session_id: id, stats: null }));
-    return 0;
+    return 1;
   }
   if (opts.json) {
     await io.stdout(json({ session_id: id, stats: toWireJson(r.stats) }));
@@ -204,8 +169,9 @@ const USAGE = 2;
  * `--show-stats` and `--clear` are the sccache-compatible aliases.
  */
 export async function runCommands(argv: string[], io: CliIo): Promise<number> {
-  if (argv[0] === "--show-stats") argv = ["status", ...argv.slice(1)];
-  else if (argv[0] === "--clear") argv = ["clear", ...argv.slice(1)];
+  argv = ccacheAlias(argv);
+  // `zccache help [command]` is help, exit 0.
+  if (argv[0] === "help") argv = [...argv.slice(1, 2), "--help"];
   if (argv[0] === "--version" || argv[0] === "-V") {
     await io.stdout(versionText());
     return 0;
@@ -244,14 +210,18 @@ export async function runCommands(argv: string[], io: CliIo): Promise<number> {
   sub("stop", "stop the daemon").alias("kill").action(async () => {
     code = await cmdStop(io);
   });
-  sub("status", "show daemon statistics")
+  sub("status", "show daemon statistics (as `stats`)")
     .option("--json", "one JSON object with every DaemonStatus field")
+    .option("-v, --verbose", "more detail")
     .action(async (o) => {
-      code = await cmdStatus(io, o);
+      code = await cmdStats(io, o);
     });
-  sub("clear", "remove every cached artifact").action(async () => {
-    code = await cmdClear(io);
-  });
+  sub("clear", "remove every cached artifact, daemon running or not (alias: -C, --clear)")
+    .option("--json", "print JSON")
+    .action(async (o) => {
+      code = await cmdClear(io, o);
+    });
+  registerEveryday(program, io, (c) => (code = c));
   sub("session-start", 'start a build session; prints {"session_id",...} as JSON')
     .option("--stats", "track per-session statistics")
     .option("--log <file>", "append a text log of the session's compiles to FILE")

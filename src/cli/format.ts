@@ -88,11 +88,42 @@ export function table(rows: Array<[string, string]>): string {
   return rows.map(([k, v]) => `  ${(k + ":").padEnd(width + 1)}${v}\n`).join("");
 }
 
-/** The human `zccache status` text. */
-export function formatStatus(s: DaemonStatus, productVersion: string): string {
-  const head = `zccache daemon v${s.version} (zccache-ts ${productVersion}) (${s.endpoint})` +
-    ` — uptime ${formatDuration(Number(s.uptimeSecs))}\n` +
-    `cache dir: ${s.cacheDir}\nnamespace: ${s.daemonNamespace}\n\n`;
+/** What `zccache stats` adds to `DaemonStatus` (from local files). */
+export interface StatusExtras {
+  /** One-shot wrapper compiles (their internal sessions are in `sessions_total`). */
+  ephemeralCompiles: number | null;
+  /** Size limit in bytes, 0 = unlimited. */
+  maxSizeBytes: number;
+  /** Bytes the blob store takes on disk (compressed). */
+  diskBytes: number;
+  /** Stored (uncompressed) over on-disk bytes, or null when empty. */
+  compressionRatio: number | null;
+  /** The config file, when there is one. */
+  configFile: string | null;
+}
+
+/** The human `zccache status` / `stats` text. */
+export function formatStatus(
+  s: DaemonStatus,
+  productVersion: string,
+  x: StatusExtras | null = null,
+): string {
+  const head = `zccache daemon v${s.version} (zccache-ts ${productVersion}) (${s.endpoint})\n` +
+    `cache dir: ${s.cacheDir}\nnamespace: ${s.daemonNamespace}\n` +
+    (x === null
+      ? ""
+      : `config: ${x.configFile ?? "defaults and environment (no zccache.conf)"}\n`) +
+    "\n";
+  const size = Number(s.cacheSizeBytes);
+  const sizeText = x === null
+    ? formatBytes(size)
+    : x.maxSizeBytes > 0
+    ? `${formatBytes(size)} of ${formatBytes(x.maxSizeBytes)} (${
+      (100 * size / x.maxSizeBytes).toFixed(1)
+    }% full)`
+    : `${formatBytes(size)} (no limit)`;
+  const ephemeral = x?.ephemeralCompiles ?? null;
+  const explicitTotal = ephemeral === null ? s.sessionsTotal : s.sessionsTotal - BigInt(ephemeral);
   const rows: Array<[string, string]> = [
     ["Hits", String(s.cacheHits)],
     ["Misses", String(s.cacheMisses)],
@@ -100,14 +131,35 @@ export function formatStatus(s: DaemonStatus, productVersion: string): string {
     ["Non-cacheable", String(s.nonCacheable)],
     ["Errors", String(s.compileErrors)],
     ["Compilations", String(s.totalCompilations)],
+  ];
+  if (s.totalLinks > 0n) {
+    rows.push([
+      "Links",
+      `${s.totalLinks} (${s.linkHits} hits, ${s.linkMisses} misses, ${s.linkNonCacheable} non-cacheable, hit rate ${
+        pct(hitRate(s.linkHits, s.linkMisses))
+      })`,
+    ]);
+  }
+  rows.push(
     ["Time saved", formatSaved(Number(s.timeSavedMs))],
     ["Artifacts", String(s.artifactCount)],
-    ["Cache size", formatBytes(Number(s.cacheSizeBytes))],
+    ["Cache size", sizeText],
+  );
+  if (x !== null) {
+    rows.push([
+      "On disk",
+      x.compressionRatio === null
+        ? formatBytes(x.diskBytes)
+        : `${formatBytes(x.diskBytes)} (compression ratio ${x.compressionRatio.toFixed(2)}x)`,
+    ]);
+  }
+  rows.push(
     ["Dep graph", `${s.depGraphContexts} contexts, ${s.depGraphFiles} files`],
     ["Metadata", `${s.metadataEntries} entries`],
-    ["Sessions", `${s.sessionsActive} active / ${s.sessionsTotal} total`],
-    ["Uptime", formatDuration(Number(s.uptimeSecs))],
-  ];
+    ["Sessions", `${s.sessionsActive} active / ${explicitTotal} total`],
+  );
+  if (ephemeral !== null) rows.push(["Wrapper compiles", String(ephemeral)]);
+  rows.push(["Uptime", formatDuration(Number(s.uptimeSecs))]);
   return head + table(rows);
 }
 

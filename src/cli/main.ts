@@ -31,6 +31,11 @@ export const SUBCOMMANDS: ReadonlySet<string> = new Set([
   "wrap",
   "cc",
   "help",
+  "stats",
+  "zero",
+  "max-size",
+  "evict",
+  "config",
 ]);
 
 /** True when `main(argv)` takes the wrapper hot path. */
@@ -54,6 +59,7 @@ export function isWrapInvocation(argv: readonly string[]): boolean {
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [first, ...rest] = argv;
   if (first === "cc") return await wrapCommand(["cc", ...rest], io);
+  if (first === "--" && rest.length > 0) return await wrapCommand(rest, io); // `zccache -- gcc ...`
   if (first === "wrap") {
     const tool = rest[0] === "--" ? rest.slice(1) : rest;
     if (tool.length === 0 || (tool[0].startsWith("-") && rest[0] !== "--")) {

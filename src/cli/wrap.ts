@@ -246,7 +246,13 @@ export async function wrapCommand(argv: string[], io: CliIo): Promise<number> {
   const [toolName, ...args] = argv;
   const env = io.env;
   const resolved = resolveTool(toolName, env, io.cwd);
-  const tool = resolved ?? toolName;
+  if (resolved === null || (toolName.includes("/") && !isExecutableFile(resolved))) {
+    // As ccache: one line, exit 1, and no daemon is started for it.
+    const where = resolved === null ? "in PATH" : `(${resolved} is not an executable file)`;
+    await io.stderr(`zccache: ${toolName}: compiler not found ${where}\n`);
+    return 1;
+  }
+  const tool = resolved;
   const readsStdin = args.includes("-");
   const stdin = readsStdin ? await io.readStdin() : null;
 

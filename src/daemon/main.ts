@@ -23,7 +23,7 @@ import process from "node:process";
 import type { CompileBackend } from "./handlers/mod.ts";
 import { DaemonLog } from "./log.ts";
 import { resolveDaemonPaths } from "./paths.ts";
-import { daemonEnvConfig } from "./config_env.ts";
+import { daemonEnvConfig, readConfigFile } from "./config_env.ts";
 import { DEFAULT_IDLE_TIMEOUT_SECS, prepareDaemonDirs, runDaemon } from "./server.ts";
 
 /** Parsed daemon arguments. */
@@ -133,7 +133,7 @@ export async function daemonMain(
     }
     : null;
   const log = new DaemonLog(paths.logFile, mirror);
-  const config = daemonEnvConfig(env, DEFAULT_IDLE_TIMEOUT_SECS);
+  const config = daemonEnvConfig(env, DEFAULT_IDLE_TIMEOUT_SECS, readConfigFile(paths.cacheRoot));
   for (const w of config.warnings) {
     // One line per bad variable, on stderr (the foreground mirror already is stderr).
     if (!parsed.foreground) process.stderr.write(w + "\n");
@@ -147,8 +147,9 @@ export async function daemonMain(
     const { CompileEngine } = await import("./engine.ts");
     engine = new CompileEngine({
       cacheDir: paths.projectDir,
-      maxSize: config.maxSize,
+      maxSize: config.maxSize === 0n ? BigInt(Number.MAX_SAFE_INTEGER) : config.maxSize,
       maxParallel: config.maxParallel,
+      compression: { enabled: config.compression ?? true, level: config.compressionLevel },
       log: (line: string) => log.event("engine", { message: line }),
     });
   } catch (err) {

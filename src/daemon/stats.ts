@@ -155,27 +155,32 @@ export interface GlobalStatsSnapshot {
   bytesRead: bigint;
   bytesWritten: bigint;
   sessionsTotal: bigint;
+  /** Of `sessionsTotal`, the internal sessions of one-shot (`CompileEphemeral`) compiles. */
+  ephemeralCompiles: bigint;
 }
 
 /** Global daemon counters since start (or since the last `Clear`). */
 export class GlobalStats {
   #c = new Counters();
   #sessionsTotal = 0n;
+  #ephemeral = 0n;
 
   /** Count one finished compile request. */
   recordCompile(r: CompileRecord): void {
     this.#c.record(r);
   }
 
-  /** Count one created session (explicit or ephemeral). */
-  recordSession(): void {
+  /** Count one created session (explicit, or the internal one of an ephemeral compile). */
+  recordSession(ephemeral = false): void {
     this.#sessionsTotal++;
+    if (ephemeral) this.#ephemeral++;
   }
 
   /** Zero every counter (zccache's `Clear` resets stats). */
   reset(): void {
     this.#c = new Counters();
     this.#sessionsTotal = 0n;
+    this.#ephemeral = 0n;
   }
 
   /** Copy the counters. */
@@ -192,6 +197,7 @@ export class GlobalStats {
       bytesRead: c.bytesRead,
       bytesWritten: c.bytesWritten,
       sessionsTotal: this.#sessionsTotal,
+      ephemeralCompiles: this.#ephemeral,
     };
   }
 }

@@ -5,9 +5,12 @@
  * empty cache) then warm (same commands, outputs removed). The mix: the same
  * source to the same output from several clients at once, the same source
  * to different outputs, with different flags, and different sources to
- * different outputs (two different sources to ONE output at the same time is
- * left out for now). Every object equals plain gcc's, the daemon's counters
- * add up to the compiles sent, nothing hangs and nothing falls back.
+ * different outputs. Every object equals plain gcc's, the daemon's counters
+ * add up to the compiles sent, nothing hangs and nothing falls back. A second
+ * test sends two different sources to ONE output at the same time (8
+ * wrappers, cold and warm rounds): the output is always one of the two plain
+ * objects, and afterwards each source compiles to plain gcc's object (no
+ * entry was poisoned by the other's output).
  *
  * `ZCCACHE_REL_COMPILES` sets the number of compiles per phase (default 320; 400 = 16 x 50 over both phases).
  */
@@ -40,7 +43,7 @@ interface Job {
   out: string;
 }
 
-/** The job list: deterministic, with every kind of overlap except two sources -> one output. */
+/** The job list: deterministic, same/different sources to same/different outputs. */
 function jobs(): Job[] {
   const list: Job[] = [];
   for (let i = 0; i < COMPILES; i++) {
@@ -164,6 +167,104 @@ test(
       const cold = figures.cold_status as { hits: number };
       assert.equal(hits - Number(cold.hits), COMPILES, "every warm compile is a hit");
       assert.ok(misses >= refs.size, "each distinct compile missed at least once");
+    } finally {
+      await disposeAll(w);
+    }
+  },
+  { ignore: !have("gcc"), timeout: 90_000 },
+);
+
+const SHARED_WRAPPERS = 8;
+/** Rounds 0, 2, 4 are cold (new source contents), 1, 3, 5 warm (the same again). */
+const SHARED_ROUNDS = 6;
+
+test(
+  `concurrency: two different sources to one -o at once (${SHARED_WRAPPERS} wrappers x ${SHARED_ROUNDS} rounds, cold and warm): no poisoned entry`,
+  async () => {
+    const w = makeWorld("conc1o");
+    try {
+      mkdirSync(join(w.dir, "ref"));
+      const srcs = ["s0.c", "s1.c"];
+      const cmd = (src: string, out: string) => ["-O1", "-c", src, "-o", out];
+      let refs: Uint8Array[] = [];
+      const generation = async (g: number) => {
+        writeFileSync(join(w.dir, "s0.c"), `int g0(int x) { return x * 5 + ${g}; }\n`);
+        writeFileSync(
+          join(w.dir, "s1.c"),
+          `int g1a(int x) { return x - ${g}; }\nint g1b(int x) { return x * x * x; }\n`,
+        );
+        refs = await Promise.all(
+          srcs.map((s, i) =>
+            plainObject(cmd(s, "x.o"), w.dir, w.env, join(w.dir, "ref", `r${g}_${i}.o`))
+          ),
+        );
+        assert.ok(!sameBytes(refs[0], refs[1]), "the two objects differ");
+      };
+      let wrong = 0;
+      let failed = 0;
+      let fellBack = 0;
+      let hung = 0;
+      let sent = 0;
+      const roundMs: number[] = [];
+      for (let round = 0; round < SHARED_ROUNDS; round++) {
+        if (round % 2 === 0) await generation(round / 2);
+        const t0 = performance.now();
+        const rs = await Promise.all(
+          Array.from(
+            { length: SHARED_WRAPPERS },
+            (_, i) =>
+              runWrapped(["gcc", ...cmd(srcs[(i + round) % 2], "out.o")], {
+                env: w.env,
+                cwd: w.dir,
+                timeoutMs: 60_000,
+              }),
+          ),
+        );
+        roundMs.push(Math.round(performance.now() - t0));
+        for (const r of rs) {
+          sent++;
+          if (r.hung) hung++;
+          if (r.code !== 0) failed++;
+          if (fallbackLines(r.err).length > 0) fellBack++;
+          assert.equal(r.code, 0, `round ${round}: ${r.err}`);
+        }
+        // The last writer wins: one of the two whole objects, never a mix.
+        const got = readFileSync(join(w.dir, "out.o"));
+        if (!sameBytes(got, refs[0]) && !sameBytes(got, refs[1])) wrong++;
+      }
+      // No poisoned entry: each source to its own fresh output (a hit) equals plain gcc.
+      const h0 = Number((await statusJson(w)).cache_hits);
+      for (const [i, s] of srcs.entries()) {
+        const r = await runWrapped(["gcc", ...cmd(s, `fresh${i}.o`)], { env: w.env, cwd: w.dir });
+        sent++;
+        if (r.code !== 0) failed++;
+        if (fallbackLines(r.err).length > 0) fellBack++;
+        if (!sameBytes(readFileSync(join(w.dir, `fresh${i}.o`)), refs[i])) wrong++;
+      }
+      const st = await statusJson(w);
+      const freshHits = Number(st.cache_hits) - h0;
+      report("concurrency_one_output", {
+        wrappers: SHARED_WRAPPERS,
+        rounds: SHARED_ROUNDS,
+        compiles: sent,
+        round_ms: roundMs,
+        builds_failed: failed,
+        fell_back: fellBack,
+        hung,
+        wrong_objects: wrong,
+        fresh_hits: freshHits,
+        status: { hits: st.cache_hits, misses: st.cache_misses, total: st.total_compilations },
+      });
+      assert.equal(hung, 0);
+      assert.equal(failed, 0);
+      assert.equal(fellBack, 0);
+      assert.equal(
+        wrong,
+        0,
+        "every object is one of the two plain objects; fresh compiles equal plain gcc",
+      );
+      assert.equal(freshHits, 2, "both fresh compiles are hits");
+      assert.equal(Number(st.total_compilations), sent, JSON.stringify(st));
     } finally {
       await disposeAll(w);
     }

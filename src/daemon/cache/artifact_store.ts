@@ -4,8 +4,17 @@
  * engine knowing. Every `get` returns bytes whose SHA-256 equals the name
  * asked for, or null: nothing unverified is ever served.
  *
+ * Compression lives here, behind the seam: the local tier stores a blob as
+ * `<hash>.zst` (zstd, `node:zlib` `zstdCompressSync`, built into Deno 2.9
+ * and Bun 1.4 and so into the single-file binary) when that is smaller, and
+ * `<hash>` raw otherwise (or with compression off). The name is always the
+ * SHA-256 of the uncompressed bytes, and `get` checks it after
+ * decompressing: a corrupt or truncated `.zst` is a miss, never a crash.
+ *
  * @module
  */
+import zlib from "node:zlib";
+import { sha256Hex } from "../hash.ts";
 import { BlobStore } from "./store.ts";
 
 /** A content-addressed artifact store (see module doc). */
@@ -22,22 +31,80 @@ export interface ArtifactStore {
   removeAll(): Promise<void>;
 }
 
-/** The local tier: {@link BlobStore} under the cache directory. */
+/** Compression of new blobs. */
+export interface CompressionOptions {
+  /** Compress new blobs (default true). */
+  enabled?: boolean;
+  /** zstd level 1..19 (default 3). */
+  level?: number;
+}
+
+/** Suffix of a zstd-compressed blob. */
+export const ZSTD_SUFFIX = ".zst";
+
+type Zstd = {
+  compress(b: Uint8Array, level: number): Uint8Array;
+  decompress(b: Uint8Array): Uint8Array;
+};
+
+/** The runtime's zstd (`node:zlib`), or null when it has none. */
+export function runtimeZstd(): Zstd | null {
+  const z = zlib as unknown as {
+    zstdCompressSync?: (b: Uint8Array, o: unknown) => Uint8Array;
+    zstdDecompressSync?: (b: Uint8Array) => Uint8Array;
+    constants: Record<string, number>;
+  };
+  if (typeof z.zstdCompressSync !== "function" || typeof z.zstdDecompressSync !== "function") {
+    return null;
+  }
+  const levelParam = z.constants.ZSTD_c_compressionLevel ?? 100;
+  const compress = z.zstdCompressSync;
+  const decompress = z.zstdDecompressSync;
+  const view = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  return {
+    compress: (b, level) => view(compress(b, { params: { [levelParam]: level } })),
+    decompress: (b) => view(decompress(b)),
+  };
+}
+
+/** The local tier: {@link BlobStore} under the cache directory, zstd-compressed. */
 export class LocalArtifactStore implements ArtifactStore {
   readonly blobs: BlobStore;
+  readonly #zstd: Zstd | null;
+  readonly #compress: boolean;
+  readonly #level: number;
 
   /** A store in `dir`, staging writes in `tmpDir` (same file system). */
-  constructor(dir: string, tmpDir: string) {
+  constructor(dir: string, tmpDir: string, compression: CompressionOptions = {}) {
     this.blobs = new BlobStore(dir, tmpDir);
+    this.#zstd = runtimeZstd();
+    this.#compress = (compression.enabled ?? true) && this.#zstd !== null;
+    this.#level = compression.level ?? 3;
   }
 
   /** {@inheritDoc ArtifactStore.put} */
-  put(bytes: Uint8Array): Promise<string> {
-    return this.blobs.put(bytes);
+  async put(bytes: Uint8Array): Promise<string> {
+    if (!this.#compress) return await this.blobs.put(bytes);
+    const hash = sha256Hex(bytes);
+    const packed = this.#zstd!.compress(bytes, this.#level);
+    if (packed.length >= bytes.length) await this.blobs.putAs(hash, bytes, "", bytes.length);
+    else await this.blobs.putAs(hash, packed, ZSTD_SUFFIX, null);
+    return hash;
   }
 
   /** {@inheritDoc ArtifactStore.get} */
   get(hash: string): Promise<Uint8Array | null> {
+    const packed = this.blobs.readRaw(hash, ZSTD_SUFFIX);
+    if (packed !== null) {
+      if (this.#zstd === null) return Promise.resolve(null);
+      let bytes: Uint8Array;
+      try {
+        bytes = this.#zstd.decompress(packed);
+      } catch {
+        return Promise.resolve(null); // corrupt compressed data: a miss
+      }
+      return Promise.resolve(sha256Hex(bytes) === hash ? bytes : null);
+    }
     return Promise.resolve(this.blobs.readVerified(hash));
   }
 

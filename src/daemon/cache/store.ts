@@ -29,16 +29,31 @@ export class BlobStore {
     this.tmpDir = tmpDir;
   }
 
-  /** Path of the blob with this hash. */
-  pathOf(hash: string): string {
+  /** Path of the blob with this hash (`suffix` names an encoded form, e.g. `.zst`). */
+  pathOf(hash: string, suffix = ""): string {
     if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`Invalid blob name ${JSON.stringify(hash)}`);
-    return join(this.dir, hash.slice(0, 2), hash);
+    return join(this.dir, hash.slice(0, 2), hash + suffix);
   }
 
   /** Store bytes; returns their hash. An existing valid blob is kept. */
   async put(bytes: Uint8Array): Promise<string> {
     const hash = sha256Hex(bytes);
-    const dest = this.pathOf(hash);
+    await this.putAs(hash, bytes, "", bytes.length);
+    return hash;
+  }
+
+  /**
+   * Store `content` (bytes whose SHA-256 is `hash`, or an encoding of them
+   * named by `suffix`) atomically. An existing file of `expectSize` bytes
+   * (any size when null) is kept.
+   */
+  async putAs(
+    hash: string,
+    content: Uint8Array,
+    suffix: string,
+    expectSize: number | null,
+  ): Promise<void> {
+    const dest = this.pathOf(hash, suffix);
     // blobs/ or blobs/<2hex> planted as a symlink (or a file) while the daemon
     // runs: removed, never followed (a concurrent put may have removed it first).
     for (const d of [this.dir, dirname(dest)]) {
@@ -47,7 +62,7 @@ export class BlobStore {
     }
     try {
       const st = await stat(dest);
-      if (st.size === bytes.length) return hash;
+      if (expectSize === null || st.size === expectSize) return;
     } catch {
       // absent
     }
@@ -65,14 +80,24 @@ export class BlobStore {
     }
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
     const tmp = join(this.tmpDir, `blob-${tmpSuffix()}`);
-    await writeFile(tmp, bytes, { mode: 0o400 });
+    await writeFile(tmp, content, { mode: 0o400 });
     try {
       await rename(tmp, dest);
     } catch (e) {
       await unlink(tmp).catch(() => {});
       throw e;
     }
-    return hash;
+  }
+
+  /** The stored file of blob `hash` with `suffix`, unverified, or null when absent. */
+  readRaw(hash: string, suffix: string): Uint8Array | null {
+    if (!/^[0-9a-f]{64}$/.test(hash)) return null;
+    try {
+      const buf = readFileSync(this.pathOf(hash, suffix));
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } catch {
+      return null;
+    }
   }
 
   /** The blob's bytes if present and intact (hash re-verified), else null. */
@@ -94,6 +119,7 @@ export class BlobStore {
     // Best effort: a damaged layout (blobs/<2hex> a file: ENOTDIR) never throws here; put() repairs it.
     try {
       rmSync(this.pathOf(hash), { force: true });
+      rmSync(this.pathOf(hash, ".zst"), { force: true });
     } catch {
       // put() repairs the layout
     }

@@ -9,6 +9,7 @@
  */
 import type { DaemonStatus, Response } from "../../core/messages.ts";
 import { type HandlerContext, type HandlerResult, u64 } from "./context.ts";
+import { applyLocalRequests } from "./maintenance.ts";
 
 /** `Ping` -> `Pong`. */
 export function handlePing(): HandlerResult {
@@ -58,8 +59,13 @@ export function buildStatus(ctx: HandlerContext, nowMs: number = Date.now()): Da
   };
 }
 
-/** `Status` -> `Status(DaemonStatus)`. */
-export function handleStatus(ctx: HandlerContext): HandlerResult {
+/**
+ * `Status` -> `Status(DaemonStatus)`, after applying what the CLI asked for
+ * through files in the project directory (zero stats, evict, a changed
+ * config file; see `maintenance.ts`): the wire stays 1.12.2's.
+ */
+export async function handleStatus(ctx: HandlerContext): Promise<HandlerResult> {
+  await applyLocalRequests(ctx);
   return { response: { kind: "Status", value: buildStatus(ctx) } };
 }
 

@@ -106,7 +106,7 @@ export async function handleCompileEphemeral(
   req: RequestOf<"CompileEphemeral">,
   signal: AbortSignal,
 ): Promise<HandlerResult> {
-  ctx.stats.recordSession();
+  ctx.stats.recordSession(true);
   const s = ctx.sessions.create({
     clientPid: req.clientPid,
     workingDir: req.workingDir,
