@@ -50,8 +50,6 @@ async function cmdStop(io: CliIo): Promise<number> {
   return 0;
 }
 
-
-
 function describeReply(r: Response | null): string {
   if (r === null) return "the daemon closed the connection";
   if (r.kind === "Error") return r.message;
@@ -64,7 +62,10 @@ async function cmdSessionStart(
 ): Promise<number> {
   const endpoint = endpointOf(io);
   const logFile = opts.log === undefined ? null : resolvePath(io.cwd, opts.log);
-  if (logFile !== null && statSync(dirname(logFile), { throwIfNoEntry: false })?.isDirectory() !== true) {
+  if (
+    logFile !== null &&
+    statSync(dirname(logFile), { throwIfNoEntry: false })?.isDirectory() !== true
+  ) {
     // An error now, never a directory tree created later by the daemon.
     await io.stderr(`zccache: session-start: log directory ${dirname(logFile)} does not exist\n`);
     return 1;
@@ -108,7 +109,9 @@ async function cmdSessionEnd(io: CliIo, id: string, opts: { json?: boolean }): P
     r = await request(endpoint, { kind: "SessionEnd", sessionId: id });
   } catch (e) {
     if (isZccacheError(e, "DaemonUnreachable")) {
-      await io.stderr(`zccache: session-end: no session ${id} (daemon not running at ${endpoint})\n`);
+      await io.stderr(
+        `zccache: session-end: no session ${id} (daemon not running at ${endpoint})\n`,
+      );
       if (opts.json) await io.stdout(json({ session_id: id, stats: null }));
       return 1;
     }
