@@ -149,7 +149,7 @@ test("clear and session stats count exactly what was compiled", async () => {
   }
 }, { ignore: noGcc, timeout: 90_000 });
 
-test("usage errors exit 2; session-end with no daemon exits 0", async () => {
+test("usage errors exit 2; session-end with no daemon exits 1; clear with none works", async () => {
   const w = makeWorld("usage");
   try {
     const bad = await runCli(["status", "--nope"], { env: w.env });
@@ -158,10 +158,11 @@ test("usage errors exit 2; session-end with no daemon exits 0", async () => {
     const end = await runCli(["session-end", "00000000-0000-0000-0000-000000000000"], {
       env: w.env,
     });
-    assert.equal(end.code, 0);
+    assert.equal(end.code, 1);
+    assert.equal(end.err.split("\n").length, 2, end.err);
     const clear = await runCli(["--clear"], { env: w.env });
     assert.equal(clear.code, 0);
-    assert.match(clear.err, /nothing to clear/);
+    assert.match(clear.out, /Cache cleared \(no daemon running\)/);
     const v = await runCli(["--version"], { env: w.env });
     assert.equal(v.code, 0);
     assert.match(v.out, /^zccache-ts \d+\.\d+\.\d+\nwire: zccache 1\.12\.2\n$/);
