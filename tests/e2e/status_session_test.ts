@@ -127,7 +127,8 @@ test("clear and session stats count exactly what was compiled", async () => {
     assert.equal(end.code, 0, end.err);
     assert.equal(JSON.parse(end.out).stats.hits, 3);
     const endAgain = await runCli(["session-end", id], { env: w.env });
-    assert.equal(endAgain.code, 0, "session-end is idempotent");
+    assert.equal(endAgain.code, 1, "an ended session is unknown: a message and exit 1 (issue 12)");
+    assert.match(endAgain.err, /unknown session/);
     assert.equal((await statusJson(w)).sessions_active, 0);
     if (existsSync(log)) assert.ok(readFileSync(log, "utf8").length > 0);
 
