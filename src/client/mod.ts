@@ -22,20 +22,15 @@ export {
 export {
   type ControlOptions,
   type ControlRequest,
-  controlWireMismatchError,
-  controlWireMismatchMessage,
   daemonControlRoundtrip,
   parseWireSelection,
   releaseWorktreeHandles,
   type WireSelection,
 } from "./control.ts";
 export {
-  brokerLaneActive,
-  brokerLaneRequested,
   connectDaemon,
   type ConnectDaemonOptions,
   connectDaemonWithRoute,
   type DaemonConnectRoute,
   type Env,
-  runningProcessDisabled,
 } from "./connect.ts";

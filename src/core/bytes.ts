@@ -111,6 +111,7 @@ export class BinaryReader {
   pos: number;
   #view: DataView;
 
+  /** A reader over `bytes`, starting at `pos`. */
   constructor(bytes: Uint8Array, pos = 0) {
     this.bytes = bytes;
     this.pos = pos;
@@ -266,6 +267,7 @@ export class BinaryWriter {
   #view: DataView;
   #len = 0;
 
+  /** An empty writer whose buffer starts at `initialCapacity` bytes and grows. */
   constructor(initialCapacity = 256) {
     this.#buf = new Uint8Array(Math.max(16, initialCapacity));
     this.#view = new DataView(this.#buf.buffer);

@@ -39,7 +39,7 @@ export const ENVELOPE_VERSION = 1;
 /** running-process `MAX_FRAME_BYTES`: the largest accepted `body_len`. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 /** `payload_protocol` of the zccache lane (ASCII "zc"). */
-export const PAYLOAD_PROTOCOL_ZCCACHE = ZCCACHE_PAYLOAD_PROTOCOL;
+export const PAYLOAD_PROTOCOL_ZCCACHE: typeof ZCCACHE_PAYLOAD_PROTOCOL = ZCCACHE_PAYLOAD_PROTOCOL;
 /** `payload_protocol` of the BackendHandle identity probe. */
 export const PAYLOAD_PROTOCOL_BACKEND_PROBE = 0xb232;
 /** `payload_protocol` of broker control (Hello / HelloReply). */
@@ -56,14 +56,23 @@ export const PayloadEncoding = { None: 0, Zstd: 1, Snappy: 2, Lz4: 3 } as const;
 
 /** A running-process `Frame` as plain data (enums as their numbers). */
 export interface RpFrame {
+  /** `envelope_version` (1). */
   envelopeVersion: number;
+  /** `kind`: a {@link FrameKind} number. */
   kind: number;
+  /** `payload_protocol`: which protocol the payload speaks (`0x7a63` for zccache). */
   payloadProtocol: number;
+  /** The payload bytes. */
   payload: Uint8Array;
+  /** `request_id` (u64). */
   requestId: bigint;
+  /** `payload_encoding`: a {@link PayloadEncoding} number. */
   payloadEncoding: number;
+  /** `deadline_unix_ms` (u64, 0 = none). */
   deadlineUnixMs: bigint;
+  /** W3C `traceparent` ("" = none). */
   traceparent: string;
+  /** W3C `tracestate` ("" = none). */
   tracestate: string;
 }
 

@@ -50,12 +50,18 @@ export interface ZccacheErrorDetails {
 
 /** The error every part of zccache-ts throws for protocol and IPC faults. */
 export class ZccacheError extends Error {
+  /** Always `"ZccacheError"`. */
   override readonly name = "ZccacheError";
+  /** The stable {@link ErrorCode} of the fault. */
   readonly code: ErrorCode;
+  /** The size or count the decoder expected, when it applies. */
   readonly expected?: number;
+  /** The size or count the decoder received, when it applies. */
   readonly received?: number;
+  /** Bytes the decoder removed from its buffer before failing. */
   readonly consumed?: number;
 
+  /** An error with `code`, a message and optional size details and cause. */
   constructor(code: ErrorCode, message: string, details: ZccacheErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;

@@ -124,6 +124,7 @@ export class FrameReader {
   readonly #mode: FrameMode;
   readonly #max: number;
 
+  /** A reader with an empty buffer (lanes: `options.mode`, default `"dual"`). */
   constructor(options: FrameReaderOptions = {}) {
     this.#mode = options.mode ?? "dual";
     this.#max = options.maxMessageSize ?? MAX_MESSAGE_SIZE;
@@ -244,6 +245,7 @@ export interface FrameDecoderOptions extends FrameLimits {
 export class FrameDecoder {
   readonly #r: FrameReader;
 
+  /** A decoder with an empty buffer (running-process frames accepted unless turned off). */
   constructor(options: FrameDecoderOptions = {}) {
     this.#r = new FrameReader({
       maxMessageSize: options.maxMessageSize,

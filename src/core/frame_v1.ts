@@ -95,12 +95,15 @@ export function encodeFrameV1<D extends Direction>(
 
 /** A decoded FrameV1 message. */
 export interface FrameV1Decoded<D extends Direction> {
+  /** The domain message the payload carried. */
   message: MessageOf<D>;
   /** The inner zccache `request_id` string. */
   requestId: string;
   /** `Frame.request_id`. */
   frameId: bigint;
+  /** Whether the envelope was a REQUEST or a RESPONSE. */
   frameKind: FrameV1Kind;
+  /** Bytes the frame occupied. */
   consumed: number;
 }
 

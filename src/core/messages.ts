@@ -25,10 +25,15 @@ export type EnvPair = [name: string, value: string];
 
 /** `PrivateDaemonSessionOptions` (SessionStart.private_daemon). */
 export interface PrivateDaemonSessionOptions {
+  /** Name of the private daemon to start or join (`None` = derived). */
   daemonName: string | null;
+  /** Endpoint the private daemon listens on (`None` = derived from the name). */
   endpoint: string | null;
+  /** Cache directory of the private daemon (`None` = the default). */
   cacheDir: string | null;
+  /** Processes that own the private daemon (u32 each). */
   ownerPids: number[];
+  /** Environment the private daemon is started with. */
   env: EnvPair[];
 }
 
@@ -39,15 +44,21 @@ export type ArtifactPayload =
 
 /** `ArtifactOutput`: one named output of a cached artifact. */
 export interface ArtifactOutput {
+  /** The output's name (its file name within the artifact). */
   name: string;
+  /** Its content, inline or as a path. */
   payload: ArtifactPayload;
 }
 
 /** `ArtifactData`: the outputs and console of a cached compile. */
 export interface ArtifactData {
+  /** Every output file of the compile. */
   outputs: ArtifactOutput[];
+  /** The compiler's stdout. */
   stdout: Uint8Array;
+  /** The compiler's stderr. */
   stderr: Uint8Array;
+  /** The compiler's exit code (i32). */
   exitCode: number;
 }
 
@@ -61,7 +72,9 @@ export type StoreResult = "Stored" | "AlreadyExists";
 
 /** `ExecOutputStreams` (Rust default `{ stdout: true, stderr: true }`). */
 export interface ExecOutputStreams {
+  /** Capture stdout. */
   stdout: boolean;
+  /** Capture stderr. */
   stderr: boolean;
 }
 
@@ -70,7 +83,9 @@ export type ExecCachePolicy = "Normal" | "Bypass" | "ReadOnly";
 
 /** `RustArtifactInfo`. */
 export interface RustArtifactInfo {
+  /** The cache key of the artifact. */
   cacheKey: string;
+  /** Names of the outputs it holds. */
   outputNames: string[];
   /** `usize` on the wire (u64). */
   payloadCount: bigint;
@@ -78,84 +93,145 @@ export interface RustArtifactInfo {
 
 /** `PrivateDaemonOwnerStatus`. */
 export interface PrivateDaemonOwnerStatus {
+  /** The owner's process id (u32). */
   pid: number;
+  /** References that owner holds on the daemon (u64). */
   refCount: bigint;
 }
 
 /** `PrivateDaemonStatus` (`shared()` = `{ enabled: false, owners: [], privateEnvKeys: [] }`). */
 export interface PrivateDaemonStatus {
+  /** Whether this daemon is a private one. */
   enabled: boolean;
+  /** The processes that own it. */
   owners: PrivateDaemonOwnerStatus[];
+  /** Names of the environment variables it was started with. */
   privateEnvKeys: string[];
 }
 
 /** `DaemonStatus`: 27 fields in wire order. */
 export interface DaemonStatus {
+  /** The daemon's version (`"1.12.2"`). */
   version: string;
+  /** Its namespace (`"default"`, `"dev"` or a sanitised `ZCCACHE_DAEMON_NAMESPACE`). */
   daemonNamespace: string;
+  /** The endpoint it listens on. */
   endpoint: string;
+  /** Private-daemon state (`enabled: false` for the shared daemon). */
   privateDaemon: PrivateDaemonStatus;
+  /** Cached artifacts. */
   artifactCount: bigint;
+  /** Bytes the artifact store holds. */
   cacheSizeBytes: bigint;
+  /** Entries in the metadata index. */
   metadataEntries: bigint;
+  /** Seconds since the daemon started. */
   uptimeSecs: bigint;
+  /** Compiles served from the cache. */
   cacheHits: bigint;
+  /** Compiles that ran and were stored. */
   cacheMisses: bigint;
+  /** Compile requests handled. */
   totalCompilations: bigint;
+  /** Compiles run uncached. */
   nonCacheable: bigint;
+  /** Compiles that failed. */
   compileErrors: bigint;
+  /** Failed compiles served from the cache. */
   compileErrorsCached: bigint;
+  /** Compile time the hits saved, in milliseconds. */
   timeSavedMs: bigint;
+  /** Link requests handled. */
   totalLinks: bigint;
+  /** Links served from the cache. */
   linkHits: bigint;
+  /** Links that ran and were stored. */
   linkMisses: bigint;
+  /** Links run uncached. */
   linkNonCacheable: bigint;
+  /** Contexts in the dependency graph. */
   depGraphContexts: bigint;
+  /** Files in the dependency graph. */
   depGraphFiles: bigint;
+  /** Sessions started since the daemon started. */
   sessionsTotal: bigint;
+  /** Sessions open now. */
   sessionsActive: bigint;
+  /** The cache directory. */
   cacheDir: string;
   /** u32 on the wire. */
   depGraphVersion: number;
+  /** Bytes the persisted dependency graph takes on disk. */
   depGraphDiskSize: bigint;
+  /** Whether the dependency graph has been persisted. */
   depGraphPersisted: boolean;
 }
 
 /** `PhaseProfileSummary` at 1.12.2: 18 u64 (nanosecond totals and counts). */
 export interface PhaseProfileSummary {
+  /** Hits profiled. */
   hitCount: bigint;
+  /** Misses profiled. */
   missCount: bigint;
+  /** Nanoseconds spent parsing arguments. */
   parseArgsNs: bigint;
+  /** Nanoseconds spent building the compile context. */
   buildContextNs: bigint;
+  /** Nanoseconds spent hashing the source. */
   hashSourceNs: bigint;
+  /** Nanoseconds spent hashing headers. */
   hashHeadersNs: bigint;
+  /** Nanoseconds spent checking the dependency graph. */
   depgraphCheckNs: bigint;
+  /** Nanoseconds spent the request-cache lookup. */
   requestCacheLookupNs: bigint;
+  /** Nanoseconds spent validating entries from another root. */
   crossRootValidateNs: bigint;
+  /** Nanoseconds spent looking up the artifact. */
   artifactLookupNs: bigint;
+  /** Nanoseconds spent writing outputs. */
   writeOutputNs: bigint;
+  /** Nanoseconds spent bookkeeping. */
   bookkeepingNs: bigint;
+  /** Nanoseconds spent total time of hits. */
   totalHitNs: bigint;
+  /** Nanoseconds spent running the compiler. */
   compilerExecNs: bigint;
+  /** Nanoseconds spent scanning includes. */
   includeScanNs: bigint;
+  /** Nanoseconds spent hashing every input. */
   hashAllNs: bigint;
+  /** Nanoseconds spent storing the artifact. */
   artifactStoreNs: bigint;
+  /** Nanoseconds spent total time of misses. */
   totalMissNs: bigint;
 }
 
 /** `SessionStats` at 1.12.2: 12 fields (no `lookup_outcomes`). */
 export interface SessionStats {
+  /** How long the session has lasted, in milliseconds. */
   durationMs: bigint;
+  /** Compiles in the session. */
   compilations: bigint;
+  /** Hits. */
   hits: bigint;
+  /** Misses. */
   misses: bigint;
+  /** Compiles run uncached. */
   nonCacheable: bigint;
+  /** Compiles that failed. */
   errors: bigint;
+  /** Failed compiles served from the cache. */
   errorsCached: bigint;
+  /** Compile time the hits saved, in milliseconds. */
   timeSavedMs: bigint;
+  /** Distinct sources compiled. */
   uniqueSources: bigint;
+  /** `bytes_read`, as the daemon counts it. */
   bytesRead: bigint;
+  /** `bytes_written`, as the daemon counts it. */
   bytesWritten: bigint;
+  /** Per-phase timings, when profiling was on. */
   phaseProfile: PhaseProfileSummary | null;
 }
 

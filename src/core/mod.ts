@@ -79,6 +79,7 @@ export type { FrameLimits } from "./frame.ts";
 export { FrameDecoder, FrameReader } from "./frame_reader.ts";
 export type { FrameDecoderOptions, FrameMode, FrameReaderOptions } from "./frame_reader.ts";
 export { decodeBincode, decodeBincodeFrame, encodeBincode, encodeBincodeFrame } from "./bincode.ts";
+export type { DecodeFrameOptions } from "./bincode.ts";
 export { fromJsonValue, toJsonValue } from "./json_value.ts";
 export {
   decodeProst,
@@ -88,6 +89,7 @@ export {
   encodeProstFrame,
   isControlRequest,
 } from "./prost.ts";
+export type { ProstDecoded, ProstFrameDecoded } from "./prost.ts";
 export {
   decodeEnvelope,
   decodeFrameV1,
@@ -98,7 +100,7 @@ export {
   PAYLOAD_PROTOCOL_ZCCACHE,
   startsRunningProcessFrame,
 } from "./frame_v1.ts";
-export type { RpFrame } from "./frame_v1.ts";
+export type { FrameV1Decoded, FrameV1EncodeOptions, FrameV1Kind, RpFrame } from "./frame_v1.ts";
 export {
   decodeWireMessage,
   isOldDaemonRejection,

@@ -1,17 +1,39 @@
 /**
  * Transport layer: endpoint discovery (zccache 1.12.2 rules), the
- * `Conn`/`Listener`/`Transport` contract and one adapter per runtime.
- *
- * ```ts
- * import { defaultTransport, resolveEndpoint } from "./mod.ts";
- * const endpoint = resolveEndpoint();
- * const transport = defaultTransport();
- * // const conn = await transport.connect(endpoint, { timeoutMs: 500 });
- * ```
+ * `Conn`/`Listener`/`Transport` contract and one adapter per runtime
+ * (`node:net`, Deno, Bun, and an in-memory one for tests).
  *
  * Deno permissions: a Unix socket needs `--allow-net=unix:<exact socket
  * path>` plus `--allow-read` and `--allow-write` for that path (Deno >= 2.9;
  * a directory grant does not cover the sockets inside it).
+ *
+ * @example Where the daemon listens, and the transport for this runtime
+ * ```ts
+ * import { defaultTransport, endpointForCacheDir, resolveEndpoint } from "./mod.ts";
+ *
+ * const endpoint = resolveEndpoint(); // ZCCACHE_ENDPOINT, else the 1.12.2 default
+ * const transport = defaultTransport(); // "deno" under Deno, "bun" under Bun
+ * if (typeof endpoint !== "string" || transport.name === "") throw new Error();
+ * // const conn = await transport.connect(endpoint, { timeoutMs: 500 });
+ *
+ * // A daemon bound to a cache directory listens beside it.
+ * if (endpointForCacheDir("/srv/cache", null, "linux") !== "/srv/cache/daemon.sock") throw new Error();
+ * ```
+ *
+ * @example Two ends of an in-memory connection
+ * ```ts
+ * import { MemoryTransport } from "./mod.ts";
+ *
+ * const t = new MemoryTransport();
+ * const listener = await t.listen("/x.sock");
+ * const client = await t.connect("/x.sock");
+ * const server = (await listener.accept())!;
+ * await client.write(new Uint8Array([7]));
+ * if ((await server.read())?.[0] !== 7) throw new Error();
+ * await client.close();
+ * await server.close();
+ * await listener.close();
+ * ```
  *
  * @module
  */
@@ -20,8 +42,6 @@ export type { Conn, ConnectOptions, Listener, Transport } from "./types.ts";
 export {
   cacheDirOverride,
   daemonNamespace,
-  daemonNamespaceLabel,
-  daemonSocketName,
   DEFAULT_DAEMON_NAMESPACE,
   defaultEndpoint,
   DEV_DAEMON_NAMESPACE,
@@ -30,44 +50,17 @@ export {
   endpointFromEnv,
   type EndpointOptions,
   type EnvLike,
-  fnvShortHash,
-  homeDir,
-  identityFileName,
   identityFilePath,
   isPipeEndpoint,
-  isWindows,
-  lockFileName,
   lockFilePath,
-  MAX_PORTABLE_UNIX_SOCKET_PATH_BYTES,
-  normalizeForKey,
-  PIPE_PREFIX,
-  pipeName,
   type Platform,
   resolveCacheDir,
   type RunningProcessEndpoint,
   runningProcessEndpoint,
-  sanitizeDaemonNamespace,
-  sanitizeIpcComponent,
-  socketDirectory,
-  socketName,
   stablePathId,
 } from "./endpoint.ts";
 export { type DiscoveredPaths, discoverPaths, resolveEndpoint } from "./discover.ts";
-export {
-  connectTimeoutError,
-  dialWithTimeout,
-  isBusyError,
-  isUnreachableError,
-  osErrorCode,
-  toTransportError,
-  type TransportOp,
-} from "./errors.ts";
-export {
-  ensurePrivateDir,
-  type EnsurePrivateDirOptions,
-  type EnsurePrivateDirResult,
-  removeStaleSocket,
-} from "./fs_perms.ts";
+export { isBusyError, isUnreachableError } from "./errors.ts";
 export {
   availableTransports,
   currentRuntime,
@@ -76,7 +69,7 @@ export {
   transportByName,
   type TransportName,
 } from "./select.ts";
-export { createNodeTransport, NodeConn, NodeListener, nodeTransport } from "./node.ts";
-export { DenoConn, DenoListener, denoTransport } from "./deno.ts";
-export { BunConn, BunListener, bunTransport, createBunTransport } from "./bun.ts";
-export { MemoryConn, MemoryListener, memoryPair, MemoryTransport } from "./memory.ts";
+export { createNodeTransport, nodeTransport, type NodeTransportOptions } from "./node.ts";
+export { denoTransport } from "./deno.ts";
+export { bunTransport, type BunTransportOptions, createBunTransport } from "./bun.ts";
+export { MemoryTransport } from "./memory.ts";
