@@ -14,10 +14,10 @@ deno_log=$(mktemp)
 bun_log=$(mktemp)
 trap 'rm -f "$deno_log" "$deno_log.rel" "$bun_log"' EXIT
 
-echo "== deno test =="
+echo "== deno test (with --doc: the JSDoc examples of mod.ts and src/) =="
 # The reliability suite measures latency and waits under load of its own: it
 # runs after the rest, one file at a time, not beside the parallel run.
-"${DENO[@]}" test -A --parallel --ignore=tests/reliability tests/ 2>&1 | tee "$deno_log"
+"${DENO[@]}" test -A --doc --parallel --ignore=tests/reliability tests/ src/ mod.ts 2>&1 | tee "$deno_log"
 deno_rc=${PIPESTATUS[0]}
 echo "== deno test (reliability, serial) =="
 "${DENO[@]}" test -A tests/reliability/ 2>&1 | tee "$deno_log.rel"
