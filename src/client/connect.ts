@@ -23,6 +23,7 @@
 import { lstatSync, statSync } from "node:fs";
 import process from "node:process";
 import { ZccacheError } from "../core/errors.ts";
+import { isPipeEndpoint } from "../transport/endpoint.ts";
 import { defaultTransport } from "../transport/select.ts";
 import type { Conn, Transport } from "../transport/types.ts";
 
@@ -104,7 +105,7 @@ function currentEuid(): number | undefined {
  * ```
  */
 export function verifyEndpointOwner(endpoint: string, platform: string = process.platform): void {
-  if (platform === "win32" || /^[\\/][\\/]\.[\\/]pipe[\\/]/i.test(endpoint)) return;
+  if (platform === "win32" || isPipeEndpoint(endpoint)) return;
   const uid = currentEuid();
   if (uid === undefined) return;
   const refuse = (why: string): never => {

@@ -16,25 +16,10 @@
  * @module
  */
 import { ZccacheError } from "./errors.ts";
+import { asciiLowercase, rustTrim } from "./rust_str.ts";
 
 /** A client's wire selection. */
 export type DaemonWire = "auto" | "bincode" | "prost" | "frame";
-
-// Rust `char::is_whitespace` (Unicode White_Space). Differs from JS `trim()`:
-// U+0085 is whitespace, U+FEFF is not.
-const WS = "\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f" +
-  "\\u205f\\u3000";
-const TRIM = new RegExp(`^[${WS}]+|[${WS}]+$`, "g");
-
-/** Rust `str::trim`. */
-export function rustTrim(s: string): string {
-  return s.replace(TRIM, "");
-}
-
-/** Rust `str::to_ascii_lowercase`. */
-export function asciiLowercase(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
-}
 
 // Characters Rust's `{:?}` on a str escapes as \u{..}: not printable
 // (Cc Cf Cs Co Cn Zl Zp, Zs except ' ') or grapheme-extending.

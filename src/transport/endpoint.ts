@@ -43,6 +43,7 @@ import {
   volumeRoot,
 } from "./_rust_path.ts";
 import { fileName } from "./_rust_path.ts";
+import { rustTrim } from "../core/rust_str.ts";
 
 export type { Platform } from "./_rust_path.ts";
 export { isWindows } from "./_rust_path.ts";
@@ -142,23 +143,6 @@ export function normalizeForKey(path: string, platform: Platform): string {
  */
 export function stablePathId(path: string, platform: Platform = "linux"): string {
   return fnv1a64(encoder.encode(normalizeForKey(path, platform))).toString(16).padStart(16, "0");
-}
-
-/** Rust `char::is_whitespace` (Unicode White_Space), used by `str::trim`. */
-function isRustWhitespace(cp: number): boolean {
-  return (cp >= 0x09 && cp <= 0x0d) || cp === 0x20 || cp === 0x85 || cp === 0xa0 ||
-    cp === 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp === 0x2028 || cp === 0x2029 ||
-    cp === 0x202f || cp === 0x205f || cp === 0x3000;
-}
-
-/** Rust `str::trim` (differs from JS `trim` on U+0085 and U+FEFF). */
-function rustTrim(s: string): string {
-  const cps = Array.from(s);
-  let a = 0;
-  let b = cps.length;
-  while (a < b && isRustWhitespace(cps[a].codePointAt(0)!)) a++;
-  while (b > a && isRustWhitespace(cps[b - 1].codePointAt(0)!)) b--;
-  return cps.slice(a, b).join("");
 }
 
 function isSafeComponentChar(ch: string): boolean {

@@ -15,6 +15,7 @@
 import * as fs from "node:fs/promises";
 import process from "node:process";
 import { ZccacheError } from "../core/errors.ts";
+import { isPipeEndpoint } from "./endpoint.ts";
 import { osErrorCode } from "./errors.ts";
 
 /** Options of {@link ensurePrivateDir}. */
@@ -116,7 +117,7 @@ export async function ensurePrivateDir(
  * ```
  */
 export async function removeStaleSocket(path: string): Promise<boolean> {
-  if (/^[\\/][\\/]\.[\\/]pipe[\\/]/i.test(path)) return false;
+  if (isPipeEndpoint(path)) return false;
   let st;
   try {
     st = await fs.lstat(path);
