@@ -35,7 +35,13 @@ export interface DaemonArgs {
   logFile: string | null;
 }
 
-/** Parse daemon arguments; throws a `string` usage message on error. */
+/** A bad daemon command line; the message is the usage error to print. */
+export class DaemonArgsError extends Error {
+  /** Always `"DaemonArgsError"`. */
+  override readonly name = "DaemonArgsError";
+}
+
+/** Parse daemon arguments; throws {@link DaemonArgsError} on a bad command line. */
 export function parseDaemonArgs(args: string[]): DaemonArgs {
   const out: DaemonArgs = {
     foreground: false,
@@ -52,7 +58,7 @@ export function parseDaemonArgs(args: string[]): DaemonArgs {
     const value = (): string => {
       if (inline !== undefined) return inline;
       const v = args[++i];
-      if (v === undefined) throw `option ${name} requires a value`;
+      if (v === undefined) throw new DaemonArgsError(`option ${name} requires a value`);
       return v;
     };
     switch (name) {
@@ -67,7 +73,7 @@ export function parseDaemonArgs(args: string[]): DaemonArgs {
         break;
       case "--idle-timeout": {
         const v = value();
-        if (!/^\d+$/.test(v)) throw `invalid value for --idle-timeout: ${v}`;
+        if (!/^\d+$/.test(v)) throw new DaemonArgsError(`invalid value for --idle-timeout: ${v}`);
         out.idleTimeoutSecs = Number(v);
         break;
       }
@@ -81,7 +87,7 @@ export function parseDaemonArgs(args: string[]): DaemonArgs {
       case "--no-depgraph-cache":
         break;
       default:
-        throw `unexpected argument ${JSON.stringify(a)}`;
+        throw new DaemonArgsError(`unexpected argument ${JSON.stringify(a)}`);
     }
   }
   return out;
@@ -106,8 +112,8 @@ export async function daemonMain(
   let parsed: DaemonArgs;
   try {
     parsed = parseDaemonArgs(args);
-  } catch (msg) {
-    process.stderr.write(`zccache daemon: ${String(msg)}\n`);
+  } catch (err) {
+    process.stderr.write(`zccache daemon: ${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
   }
   const paths = resolveDaemonPaths(env, {
