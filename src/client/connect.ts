@@ -43,7 +43,7 @@ export type DaemonConnectRoute =
 
 /** Options for {@link connectDaemon}. */
 export interface ConnectDaemonOptions {
-  /** Transport to dial with (default: `defaultTransport()`). */
+  /** Transport to dial with (default: `defaultTransport(env)`). */
   transport?: Transport;
   /** Connect timeout in milliseconds for the direct connect. */
   timeoutMs?: number;
@@ -153,7 +153,7 @@ export async function connectDaemonWithRoute(
   options: ConnectDaemonOptions = {},
 ): Promise<{ conn: Conn; route: DaemonConnectRoute }> {
   const env = options.env ?? process.env;
-  const transport = options.transport ?? defaultTransport();
+  const transport = options.transport ?? defaultTransport(env);
   const connectOpts = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
   if (brokerLaneActive(env)) {
     const broker = await import("./broker.ts");

@@ -288,7 +288,7 @@ export async function probeBackendHandle(
       return "VerifyPid";
     }
   }
-  const transport = options.transport ?? defaultTransport();
+  const transport = options.transport ?? defaultTransport(env);
   const ms = options.timeoutMs ?? 500;
   const nonce = new Uint8Array(PROBE_NONCE_BYTES);
   randomFillSync(nonce);
@@ -396,7 +396,7 @@ export async function probeExistingDaemon(
       if (failure === null) return { live: true, via: "backend-handle" };
     }
   }
-  const transport = options.transport ?? defaultTransport();
+  const transport = options.transport ?? defaultTransport(env);
   const p: Promise<Conn> = transport.connect(endpoint, { timeoutMs: ms });
   try {
     const conn: Conn = await deadline(p, ms, { what: "pre-bind connect" });

@@ -19,6 +19,7 @@ import { ZccacheError } from "../core/errors.ts";
 import { bunTransport } from "./bun.ts";
 import { denoTransport } from "./deno.ts";
 import { nodeTransport } from "./node.ts";
+import type { EnvLike } from "./endpoint.ts";
 import type { Transport } from "./types.ts";
 
 /** Names accepted by `ZCCACHE_TRANSPORT`. */
@@ -78,9 +79,9 @@ export function transportByName(name: string): Transport {
   );
 }
 
-function readOverride(): string | undefined {
+function readOverride(env: EnvLike | undefined): string | undefined {
   try {
-    const v = process.env["ZCCACHE_TRANSPORT"];
+    const v = (env ?? process.env)["ZCCACHE_TRANSPORT"];
     return v === undefined || v === "" ? undefined : v;
   } catch {
     return undefined; // Deno without --allow-env
@@ -93,7 +94,7 @@ let chosen: Transport | null = null;
  * The transport for this process: `ZCCACHE_TRANSPORT` if set, else Bun ->
  * Bun native, Deno on Unix -> Deno native, Windows -> `node:net` pipes,
  * otherwise `node:net`. The default choice is cached; an override is read
- * on every call.
+ * on every call, from `env` (default: `process.env`).
  *
  * @example
  * ```ts
@@ -101,8 +102,8 @@ let chosen: Transport | null = null;
  * const t = defaultTransport(); // e.g. "deno" under Deno on Linux
  * ```
  */
-export function defaultTransport(): Transport {
-  const override = readOverride();
+export function defaultTransport(env?: EnvLike): Transport {
+  const override = readOverride(env);
   if (override !== undefined) return transportByName(override);
   if (chosen) return chosen;
   const rt = currentRuntime();
