@@ -20,32 +20,23 @@
  * @module
  */
 
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import type { MessageInitShape } from "@bufbuild/protobuf";
 import * as pb from "./gen/zccache_v1_pb.ts";
 import { ErrorCode, withConsumed, ZccacheError } from "./errors.ts";
-import type {
-  ArtifactData,
-  ArtifactOutput,
-  ArtifactPayload,
-  DaemonStatus,
-  Direction,
-  EnvPair,
-  ExecCachePolicy,
-  LookupResult,
-  MessageOf,
-  PhaseProfileSummary,
-  Request,
-  Response,
-  SessionStats,
-  StoreResult,
-} from "./messages.ts";
+import type { Direction, MessageOf, Request, Response } from "./messages.ts";
 import { MAX_MESSAGE_SIZE, PROST_PROTOCOL_VERSION } from "./messages.ts";
-import { normalizePath } from "./path.ts";
 import { encodeFrame, frameTooSmall, messageTooLarge, versionMismatch } from "./frame.ts";
 import { checkProstWire, ProstDecodeError } from "./prost_check.ts";
-import { controlKinds, defaultRequestIdOf, isControlKind, listNames } from "./schema.ts";
+import { caseOf, type RootMapping, rootMapping } from "./prost_map.ts";
+import {
+  controlKinds,
+  defaultRequestIdOf,
+  isControlKind,
+  listNames,
+  RequestSchema,
+  ResponseSchema,
+} from "./schema.ts";
 export { withConsumed } from "./errors.ts";
 
 /** The generated protobuf message for a {@link Direction}. */
@@ -62,8 +53,6 @@ export interface ProstFrameDecoded<D extends Direction> extends ProstDecoded<D> 
   consumed: number;
 }
 
-type PathInit = MessageInitShape<typeof pb.PathSchema>;
-
 function conversion(message: string, consumed?: number): ZccacheError {
   return new ZccacheError(
     ErrorCode.Conversion,
@@ -73,777 +62,66 @@ function conversion(message: string, consumed?: number): ZccacheError {
 }
 
 // ---------------------------------------------------------------------------
-// domain -> prost (total; zccache `request_to_prost` / `response_to_prost`)
+// domain <-> prost: derived from schema.ts and the descriptors (prost_map.ts)
 // ---------------------------------------------------------------------------
 
-function pathTo(p: string): PathInit {
-  return { value: p };
-}
-
-function pathsTo(ps: string[]): PathInit[] {
-  return ps.map(pathTo);
-}
-
-function envTo(env: EnvPair[]): MessageInitShape<typeof pb.EnvVarSchema>[] {
-  return env.map(([name, value]) => ({ name, value }));
-}
-
-/** `Option<Vec<(String,String)>>` -> `(repeated EnvVar env, bool env_is_set)`. */
-function optionalEnvTo(env: EnvPair[] | null): {
-  env: MessageInitShape<typeof pb.EnvVarSchema>[];
-  envIsSet: boolean;
-} {
-  return env === null ? { env: [], envIsSet: false } : { env: envTo(env), envIsSet: true };
-}
-
-function artifactPayloadTo(p: ArtifactPayload): MessageInitShape<typeof pb.ArtifactPayloadSchema> {
-  return p.kind === "Bytes"
-    ? { body: { case: "bytes", value: p.value } }
-    : { body: { case: "path", value: pathTo(p.value) } };
-}
-
-function artifactOutputTo(o: ArtifactOutput): MessageInitShape<typeof pb.ArtifactOutputSchema> {
-  return { name: o.name, payload: artifactPayloadTo(o.payload) };
-}
-
-function artifactDataTo(a: ArtifactData): MessageInitShape<typeof pb.ArtifactDataSchema> {
-  return {
-    outputs: a.outputs.map(artifactOutputTo),
-    stdout: a.stdout,
-    stderr: a.stderr,
-    exitCode: a.exitCode,
-  };
-}
-
-const CACHE_POLICY_TO: Record<ExecCachePolicy, number> = { Normal: 1, Bypass: 2, ReadOnly: 3 };
-const STORE_RESULT_TO: Record<StoreResult, number> = { Stored: 1, AlreadyExists: 2 };
-
-type RequestBodyInit = NonNullable<MessageInitShape<typeof pb.RequestSchema>["body"]>;
-type ResponseBodyInit = NonNullable<MessageInitShape<typeof pb.ResponseSchema>["body"]>;
-
-function requestBodyTo(req: Request): RequestBodyInit {
-  switch (req.kind) {
-    case "Ping":
-      return { case: "ping", value: {} };
-    case "Shutdown":
-      return { case: "shutdown", value: {} };
-    case "Status":
-      return { case: "status", value: {} };
-    case "Lookup":
-      return { case: "lookup", value: { cacheKey: req.cacheKey } };
-    case "Store":
-      return {
-        case: "store",
-        value: { cacheKey: req.cacheKey, artifact: artifactDataTo(req.artifact) },
-      };
-    case "SessionStart": {
-      const pd = req.privateDaemon;
-      return {
-        case: "sessionStart",
-        value: {
-          clientPid: req.clientPid,
-          workingDir: pathTo(req.workingDir),
-          logFile: req.logFile === null ? undefined : pathTo(req.logFile),
-          trackStats: req.trackStats,
-          journalPath: req.journalPath === null ? undefined : pathTo(req.journalPath),
-          profile: req.profile,
-          privateDaemon: pd === null ? undefined : {
-            daemonName: pd.daemonName ?? undefined,
-            endpoint: pd.endpoint ?? undefined,
-            cacheDir: pd.cacheDir === null ? undefined : pathTo(pd.cacheDir),
-            ownerPids: pd.ownerPids,
-            env: envTo(pd.env),
-          },
-        },
-      };
-    }
-    case "Compile":
-      return {
-        case: "compile",
-        value: {
-          sessionId: req.sessionId,
-          args: req.args,
-          cwd: pathTo(req.cwd),
-          compiler: pathTo(req.compiler),
-          ...optionalEnvTo(req.env),
-          stdin: req.stdin,
-        },
-      };
-    case "SessionEnd":
-      return { case: "sessionEnd", value: { sessionId: req.sessionId } };
-    case "Clear":
-      return { case: "clear", value: {} };
-    case "CompileEphemeral":
-      return {
-        case: "compileEphemeral",
-        value: {
-          clientPid: req.clientPid,
-          workingDir: pathTo(req.workingDir),
-          compiler: pathTo(req.compiler),
-          args: req.args,
-          cwd: pathTo(req.cwd),
-          ...optionalEnvTo(req.env),
-          stdin: req.stdin,
-        },
-      };
-    case "LinkEphemeral":
-      return {
-        case: "linkEphemeral",
-        value: {
-          clientPid: req.clientPid,
-          tool: pathTo(req.tool),
-          args: req.args,
-          cwd: pathTo(req.cwd),
-          ...optionalEnvTo(req.env),
-        },
-      };
-    case "SessionStats":
-      return { case: "sessionStats", value: { sessionId: req.sessionId } };
-    case "FingerprintCheck":
-      return {
-        case: "fingerprintCheck",
-        value: {
-          cacheFile: pathTo(req.cacheFile),
-          cacheType: req.cacheType,
-          root: pathTo(req.root),
-          extensions: req.extensions,
-          includeGlobs: req.includeGlobs,
-          exclude: req.exclude,
-        },
-      };
-    case "FingerprintMarkSuccess":
-      return { case: "fingerprintMarkSuccess", value: { cacheFile: pathTo(req.cacheFile) } };
-    case "FingerprintMarkFailure":
-      return { case: "fingerprintMarkFailure", value: { cacheFile: pathTo(req.cacheFile) } };
-    case "FingerprintInvalidate":
-      return { case: "fingerprintInvalidate", value: { cacheFile: pathTo(req.cacheFile) } };
-    case "ListRustArtifacts":
-      return { case: "listRustArtifacts", value: {} };
-    case "GenericToolExec":
-      return {
-        case: "genericToolExec",
-        value: {
-          tool: pathTo(req.tool),
-          args: req.args,
-          cwd: pathTo(req.cwd),
-          env: envTo(req.env),
-          inputFiles: pathsTo(req.inputFiles),
-          inputExtra: req.inputExtra,
-          outputStreams: { stdout: req.outputStreams.stdout, stderr: req.outputStreams.stderr },
-          outputFiles: pathsTo(req.outputFiles),
-          toolHash: req.toolHash ?? undefined,
-          cachePolicy: CACHE_POLICY_TO[req.cachePolicy],
-          cwdInKey: req.cwdInKey,
-          includeScanFiles: pathsTo(req.includeScanFiles),
-          includeDirs: pathsTo(req.includeDirs),
-          systemIncludeDirs: pathsTo(req.systemIncludeDirs),
-          iquoteDirs: pathsTo(req.iquoteDirs),
-          depfile: req.depfile === null ? undefined : pathTo(req.depfile),
-          nonDeterministic: req.nonDeterministic,
-          keyArgsFilter: req.keyArgsFilter,
-        },
-      };
-    case "ReleaseWorktreeHandles":
-      return { case: "releaseWorktreeHandles", value: { path: pathTo(req.path) } };
-  }
-}
-
-function phaseProfileTo(
-  p: PhaseProfileSummary,
-): MessageInitShape<typeof pb.PhaseProfileSummarySchema> {
-  return { ...p };
-}
-
-function sessionStatsTo(s: SessionStats): MessageInitShape<typeof pb.SessionStatsSchema> {
-  const { phaseProfile, ...counters } = s;
-  return {
-    ...counters,
-    phaseProfile: phaseProfile === null ? undefined : phaseProfileTo(phaseProfile),
-  };
-}
-
-function daemonStatusTo(s: DaemonStatus): MessageInitShape<typeof pb.DaemonStatusSchema> {
-  return {
-    ...s,
-    privateDaemon: {
-      enabled: s.privateDaemon.enabled,
-      owners: s.privateDaemon.owners.map((o) => ({ pid: o.pid, refCount: o.refCount })),
-      privateEnvKeys: s.privateDaemon.privateEnvKeys,
-    },
-    cacheDir: pathTo(s.cacheDir),
-  };
-}
-
-function lookupResultTo(r: LookupResult): MessageInitShape<typeof pb.LookupResultSchema> {
-  return r.kind === "Hit"
-    ? { body: { case: "hit", value: artifactDataTo(r.artifact) } }
-    : { body: { case: "miss", value: {} } };
-}
-
-function responseBodyTo(resp: Response): ResponseBodyInit {
-  switch (resp.kind) {
-    case "Pong":
-      return { case: "pong", value: {} };
-    case "ShuttingDown":
-      return { case: "shuttingDown", value: {} };
-    case "Status":
-      return { case: "status", value: daemonStatusTo(resp.value) };
-    case "LookupResult":
-      return { case: "lookupResult", value: lookupResultTo(resp.value) };
-    case "StoreResult":
-      return { case: "storeResult", value: { kind: STORE_RESULT_TO[resp.value] } };
-    case "SessionStarted":
-      return {
-        case: "sessionStarted",
-        value: {
-          sessionId: resp.sessionId,
-          journalPath: resp.journalPath === null ? undefined : pathTo(resp.journalPath),
-        },
-      };
-    case "CompileResult":
-      return {
-        case: "compileResult",
-        value: {
-          exitCode: resp.exitCode,
-          stdout: resp.stdout,
-          stderr: resp.stderr,
-          cached: resp.cached,
-        },
-      };
-    case "SessionEnded":
-      return {
-        case: "sessionEnded",
-        value: { stats: resp.stats === null ? undefined : sessionStatsTo(resp.stats) },
-      };
-    case "LinkResult":
-      return {
-        case: "linkResult",
-        value: {
-          exitCode: resp.exitCode,
-          stdout: resp.stdout,
-          stderr: resp.stderr,
-          cached: resp.cached,
-          warning: resp.warning ?? undefined,
-        },
-      };
-    case "Error":
-      return { case: "error", value: { message: resp.message } };
-    case "Cleared":
-      return {
-        case: "cleared",
-        value: {
-          artifactsRemoved: resp.artifactsRemoved,
-          metadataCleared: resp.metadataCleared,
-          depGraphContextsCleared: resp.depGraphContextsCleared,
-          onDiskBytesFreed: resp.onDiskBytesFreed,
-        },
-      };
-    case "SessionStatsResult":
-      return {
-        case: "sessionStatsResult",
-        value: { stats: resp.stats === null ? undefined : sessionStatsTo(resp.stats) },
-      };
-    case "FingerprintCheckResult":
-      return {
-        case: "fingerprintCheckResult",
-        value: {
-          decision: resp.decision,
-          reason: resp.reason ?? undefined,
-          changedFiles: resp.changedFiles,
-        },
-      };
-    case "FingerprintAck":
-      return { case: "fingerprintAck", value: {} };
-    case "RustArtifactList":
-      return {
-        case: "rustArtifactList",
-        value: {
-          artifacts: resp.artifacts.map((a) => ({
-            cacheKey: a.cacheKey,
-            outputNames: a.outputNames,
-            payloadCount: a.payloadCount,
-          })),
-        },
-      };
-    case "GenericToolExecResult":
-      return {
-        case: "genericToolExecResult",
-        value: {
-          exitCode: resp.exitCode,
-          stdout: resp.stdout,
-          stderr: resp.stderr,
-          outputFiles: resp.outputFiles.map(artifactOutputTo),
-          cached: resp.cached,
-          cacheKeyHex: resp.cacheKeyHex,
-        },
-      };
-    case "Backpressure":
-      return {
-        case: "backpressure",
-        value: {
-          queueDepth: resp.queueDepth,
-          retryAfterMs: resp.retryAfterMs,
-          reason: resp.reason,
-        },
-      };
-    case "ReleaseWorktreeHandlesResult":
-      return {
-        case: "releaseWorktreeHandlesResult",
-        value: {
-          inspected: resp.inspected,
-          released: resp.released,
-          sessionsDropped: resp.sessionsDropped,
-          unreleased: pathsTo(resp.unreleased),
-        },
-      };
-  }
-}
+const REQUEST: RootMapping<Request, pb.Request> = rootMapping(
+  RequestSchema,
+  pb.RequestSchema,
+  "v16 prost request is missing its request body",
+);
+const RESPONSE: RootMapping<Response, pb.Response> = rootMapping(
+  ResponseSchema,
+  pb.ResponseSchema,
+  "v16 prost response is missing its response body",
+);
 
 /** zccache `request_to_prost`: total, never fails. */
 export function requestToProst(req: Request, requestId: string): pb.Request {
-  return create(pb.RequestSchema, { body: requestBodyTo(req), requestId });
+  return REQUEST.to(req, requestId);
 }
 
 /** zccache `response_to_prost`: total, never fails. */
 export function responseToProst(resp: Response, requestId: string): pb.Response {
-  return create(pb.ResponseSchema, { body: responseBodyTo(resp), requestId });
-}
-
-// ---------------------------------------------------------------------------
-// prost -> domain (zccache `request_from_prost` / `response_from_prost`)
-// ---------------------------------------------------------------------------
-
-function required<T>(v: T | undefined, field: string): T {
-  if (v === undefined) throw conversion(`missing required v16 prost field ${field}`);
-  return v;
-}
-
-function pathFrom(p: pb.Path): string {
-  return normalizePath(p.value);
-}
-
-function requiredPath(p: pb.Path | undefined, field: string): string {
-  return pathFrom(required(p, field));
-}
-
-function optionalPath(p: pb.Path | undefined): string | null {
-  return p === undefined ? null : pathFrom(p);
-}
-
-function envFrom(env: pb.EnvVar[]): EnvPair[] {
-  return env.map((e) => [e.name, e.value]);
-}
-
-/** `env_is_set = false` gives `None` and drops any entries sent anyway. */
-function optionalEnvFrom(env: pb.EnvVar[], isSet: boolean): EnvPair[] | null {
-  return isSet ? envFrom(env) : null;
-}
-
-function artifactPayloadFrom(p: pb.ArtifactPayload): ArtifactPayload {
-  switch (p.body.case) {
-    case "bytes":
-      return { kind: "Bytes", value: p.body.value };
-    case "path":
-      return { kind: "Path", value: pathFrom(p.body.value) };
-    default:
-      throw conversion("missing required v16 prost field ArtifactPayload.body");
-  }
-}
-
-function artifactOutputFrom(o: pb.ArtifactOutput): ArtifactOutput {
-  const payload = artifactPayloadFrom(required(o.payload, "ArtifactOutput.payload"));
-  return { name: o.name, payload };
-}
-
-function artifactDataFrom(a: pb.ArtifactData): ArtifactData {
-  return {
-    outputs: a.outputs.map(artifactOutputFrom),
-    stdout: a.stdout,
-    stderr: a.stderr,
-    exitCode: a.exitCode,
-  };
-}
-
-function cachePolicyFrom(v: number): ExecCachePolicy {
-  switch (v) {
-    case 1:
-      return "Normal";
-    case 2:
-      return "Bypass";
-    case 3:
-      return "ReadOnly";
-    default:
-      throw conversion(
-        `invalid v16 prost GenericToolExec.cache_policy value ${v}; expected Normal, Bypass, or ReadOnly`,
-      );
-  }
-}
-
-function storeResultFrom(v: number): StoreResult {
-  if (v === 1) return "Stored";
-  if (v === 2) return "AlreadyExists";
-  throw conversion(
-    `invalid v16 prost StoreResult.kind value ${v}; expected Stored or AlreadyExists`,
-  );
-}
-
-function toolHashFrom(h: Uint8Array | undefined): Uint8Array | null {
-  if (h === undefined) return null;
-  if (h.length !== 32) {
-    throw conversion(
-      `invalid v16 prost GenericToolExec.tool_hash length ${h.length}; expected 32 bytes`,
-    );
-  }
-  return h;
+  return RESPONSE.to(resp, requestId);
 }
 
 /** zccache `request_from_prost`. Throws `ZccacheError` code `Conversion`. */
 export function requestFromProst(m: pb.Request): Request {
-  const b = m.body;
-  switch (b.case) {
-    case "ping":
-      return { kind: "Ping" };
-    case "shutdown":
-      return { kind: "Shutdown" };
-    case "status":
-      return { kind: "Status" };
-    case "clear":
-      return { kind: "Clear" };
-    case "lookup":
-      return { kind: "Lookup", cacheKey: b.value.cacheKey };
-    case "store":
-      return {
-        kind: "Store",
-        cacheKey: b.value.cacheKey,
-        artifact: artifactDataFrom(required(b.value.artifact, "Store.artifact")),
-      };
-    case "sessionStart": {
-      const v = b.value;
-      const workingDir = requiredPath(v.workingDir, "SessionStart.working_dir");
-      const pd = v.privateDaemon;
-      return {
-        kind: "SessionStart",
-        clientPid: v.clientPid,
-        workingDir,
-        logFile: optionalPath(v.logFile),
-        trackStats: v.trackStats,
-        journalPath: optionalPath(v.journalPath),
-        profile: v.profile,
-        privateDaemon: pd === undefined ? null : {
-          daemonName: pd.daemonName ?? null,
-          endpoint: pd.endpoint ?? null,
-          cacheDir: optionalPath(pd.cacheDir),
-          ownerPids: pd.ownerPids,
-          env: envFrom(pd.env),
-        },
-      };
-    }
-    case "compile": {
-      const v = b.value;
-      const cwd = requiredPath(v.cwd, "Compile.cwd");
-      const compiler = requiredPath(v.compiler, "Compile.compiler");
-      return {
-        kind: "Compile",
-        sessionId: v.sessionId,
-        args: v.args,
-        cwd,
-        compiler,
-        env: optionalEnvFrom(v.env, v.envIsSet),
-        stdin: v.stdin,
-      };
-    }
-    case "sessionEnd":
-      return { kind: "SessionEnd", sessionId: b.value.sessionId };
-    case "compileEphemeral": {
-      const v = b.value;
-      const workingDir = requiredPath(v.workingDir, "CompileEphemeral.working_dir");
-      const compiler = requiredPath(v.compiler, "CompileEphemeral.compiler");
-      const cwd = requiredPath(v.cwd, "CompileEphemeral.cwd");
-      return {
-        kind: "CompileEphemeral",
-        clientPid: v.clientPid,
-        workingDir,
-        compiler,
-        args: v.args,
-        cwd,
-        env: optionalEnvFrom(v.env, v.envIsSet),
-        stdin: v.stdin,
-      };
-    }
-    case "linkEphemeral": {
-      const v = b.value;
-      const tool = requiredPath(v.tool, "LinkEphemeral.tool");
-      const cwd = requiredPath(v.cwd, "LinkEphemeral.cwd");
-      return {
-        kind: "LinkEphemeral",
-        clientPid: v.clientPid,
-        tool,
-        args: v.args,
-        cwd,
-        env: optionalEnvFrom(v.env, v.envIsSet),
-      };
-    }
-    case "sessionStats":
-      return { kind: "SessionStats", sessionId: b.value.sessionId };
-    case "fingerprintCheck": {
-      const v = b.value;
-      const cacheFile = requiredPath(v.cacheFile, "FingerprintCheck.cache_file");
-      const root = requiredPath(v.root, "FingerprintCheck.root");
-      return {
-        kind: "FingerprintCheck",
-        cacheFile,
-        cacheType: v.cacheType,
-        root,
-        extensions: v.extensions,
-        includeGlobs: v.includeGlobs,
-        exclude: v.exclude,
-      };
-    }
-    case "fingerprintMarkSuccess":
-      return {
-        kind: "FingerprintMarkSuccess",
-        cacheFile: requiredPath(b.value.cacheFile, "FingerprintMarkSuccess.cache_file"),
-      };
-    case "fingerprintMarkFailure":
-      return {
-        kind: "FingerprintMarkFailure",
-        cacheFile: requiredPath(b.value.cacheFile, "FingerprintMarkFailure.cache_file"),
-      };
-    case "fingerprintInvalidate":
-      return {
-        kind: "FingerprintInvalidate",
-        cacheFile: requiredPath(b.value.cacheFile, "FingerprintInvalidate.cache_file"),
-      };
-    case "listRustArtifacts":
-      return { kind: "ListRustArtifacts" };
-    case "genericToolExec": {
-      // Field order of zccache's struct literal = order of the checks.
-      const v = b.value;
-      const tool = requiredPath(v.tool, "GenericToolExec.tool");
-      const cwd = requiredPath(v.cwd, "GenericToolExec.cwd");
-      const streams = required(v.outputStreams, "GenericToolExec.output_streams");
-      const toolHash = toolHashFrom(v.toolHash);
-      const cachePolicy = cachePolicyFrom(v.cachePolicy);
-      return {
-        kind: "GenericToolExec",
-        tool,
-        args: v.args,
-        cwd,
-        env: envFrom(v.env),
-        inputFiles: v.inputFiles.map(pathFrom),
-        inputExtra: v.inputExtra,
-        outputStreams: { stdout: streams.stdout, stderr: streams.stderr },
-        outputFiles: v.outputFiles.map(pathFrom),
-        toolHash,
-        cachePolicy,
-        cwdInKey: v.cwdInKey,
-        includeScanFiles: v.includeScanFiles.map(pathFrom),
-        includeDirs: v.includeDirs.map(pathFrom),
-        systemIncludeDirs: v.systemIncludeDirs.map(pathFrom),
-        iquoteDirs: v.iquoteDirs.map(pathFrom),
-        depfile: optionalPath(v.depfile),
-        nonDeterministic: v.nonDeterministic,
-        keyArgsFilter: v.keyArgsFilter,
-      };
-    }
-    case "releaseWorktreeHandles":
-      return {
-        kind: "ReleaseWorktreeHandles",
-        path: requiredPath(b.value.path, "ReleaseWorktreeHandles.path"),
-      };
-    default:
-      throw conversion("v16 prost request is missing its request body");
-  }
-}
-
-function phaseProfileFrom(p: pb.PhaseProfileSummary): PhaseProfileSummary {
-  return {
-    hitCount: p.hitCount,
-    missCount: p.missCount,
-    parseArgsNs: p.parseArgsNs,
-    buildContextNs: p.buildContextNs,
-    hashSourceNs: p.hashSourceNs,
-    hashHeadersNs: p.hashHeadersNs,
-    depgraphCheckNs: p.depgraphCheckNs,
-    requestCacheLookupNs: p.requestCacheLookupNs,
-    crossRootValidateNs: p.crossRootValidateNs,
-    artifactLookupNs: p.artifactLookupNs,
-    writeOutputNs: p.writeOutputNs,
-    bookkeepingNs: p.bookkeepingNs,
-    totalHitNs: p.totalHitNs,
-    compilerExecNs: p.compilerExecNs,
-    includeScanNs: p.includeScanNs,
-    hashAllNs: p.hashAllNs,
-    artifactStoreNs: p.artifactStoreNs,
-    totalMissNs: p.totalMissNs,
-  };
-}
-
-function sessionStatsFrom(s: pb.SessionStats | undefined): SessionStats | null {
-  if (s === undefined) return null;
-  return {
-    durationMs: s.durationMs,
-    compilations: s.compilations,
-    hits: s.hits,
-    misses: s.misses,
-    nonCacheable: s.nonCacheable,
-    errors: s.errors,
-    errorsCached: s.errorsCached,
-    timeSavedMs: s.timeSavedMs,
-    uniqueSources: s.uniqueSources,
-    bytesRead: s.bytesRead,
-    bytesWritten: s.bytesWritten,
-    phaseProfile: s.phaseProfile === undefined ? null : phaseProfileFrom(s.phaseProfile),
-  };
-}
-
-function daemonStatusFrom(s: pb.DaemonStatus): DaemonStatus {
-  const pd = required(s.privateDaemon, "DaemonStatus.private_daemon");
-  const cacheDir = requiredPath(s.cacheDir, "DaemonStatus.cache_dir");
-  return {
-    version: s.version,
-    daemonNamespace: s.daemonNamespace,
-    endpoint: s.endpoint,
-    privateDaemon: {
-      enabled: pd.enabled,
-      owners: pd.owners.map((o) => ({ pid: o.pid, refCount: o.refCount })),
-      privateEnvKeys: pd.privateEnvKeys,
-    },
-    artifactCount: s.artifactCount,
-    cacheSizeBytes: s.cacheSizeBytes,
-    metadataEntries: s.metadataEntries,
-    uptimeSecs: s.uptimeSecs,
-    cacheHits: s.cacheHits,
-    cacheMisses: s.cacheMisses,
-    totalCompilations: s.totalCompilations,
-    nonCacheable: s.nonCacheable,
-    compileErrors: s.compileErrors,
-    compileErrorsCached: s.compileErrorsCached,
-    timeSavedMs: s.timeSavedMs,
-    totalLinks: s.totalLinks,
-    linkHits: s.linkHits,
-    linkMisses: s.linkMisses,
-    linkNonCacheable: s.linkNonCacheable,
-    depGraphContexts: s.depGraphContexts,
-    depGraphFiles: s.depGraphFiles,
-    sessionsTotal: s.sessionsTotal,
-    sessionsActive: s.sessionsActive,
-    cacheDir,
-    depGraphVersion: s.depGraphVersion,
-    depGraphDiskSize: s.depGraphDiskSize,
-    depGraphPersisted: s.depGraphPersisted,
-  };
-}
-
-function lookupResultFrom(r: pb.LookupResult): LookupResult {
-  switch (r.body.case) {
-    case "hit":
-      return { kind: "Hit", artifact: artifactDataFrom(r.body.value) };
-    case "miss":
-      return { kind: "Miss" };
-    default:
-      throw conversion("missing required v16 prost field LookupResult.body");
-  }
+  return REQUEST.from(m);
 }
 
 /** zccache `response_from_prost`. Throws `ZccacheError` code `Conversion`. */
 export function responseFromProst(m: pb.Response): Response {
-  const b = m.body;
-  switch (b.case) {
-    case "pong":
-      return { kind: "Pong" };
-    case "shuttingDown":
-      return { kind: "ShuttingDown" };
-    case "status":
-      return { kind: "Status", value: daemonStatusFrom(b.value) };
-    case "lookupResult":
-      return { kind: "LookupResult", value: lookupResultFrom(b.value) };
-    case "storeResult":
-      return { kind: "StoreResult", value: storeResultFrom(b.value.kind) };
-    case "sessionStarted":
-      return {
-        kind: "SessionStarted",
-        sessionId: b.value.sessionId,
-        journalPath: optionalPath(b.value.journalPath),
-      };
-    case "compileResult":
-      return {
-        kind: "CompileResult",
-        exitCode: b.value.exitCode,
-        stdout: b.value.stdout,
-        stderr: b.value.stderr,
-        cached: b.value.cached,
-      };
-    case "sessionEnded":
-      return { kind: "SessionEnded", stats: sessionStatsFrom(b.value.stats) };
-    case "linkResult":
-      return {
-        kind: "LinkResult",
-        exitCode: b.value.exitCode,
-        stdout: b.value.stdout,
-        stderr: b.value.stderr,
-        cached: b.value.cached,
-        warning: b.value.warning ?? null,
-      };
-    case "error":
-      return { kind: "Error", message: b.value.message };
-    case "cleared":
-      return {
-        kind: "Cleared",
-        artifactsRemoved: b.value.artifactsRemoved,
-        metadataCleared: b.value.metadataCleared,
-        depGraphContextsCleared: b.value.depGraphContextsCleared,
-        onDiskBytesFreed: b.value.onDiskBytesFreed,
-      };
-    case "sessionStatsResult":
-      return { kind: "SessionStatsResult", stats: sessionStatsFrom(b.value.stats) };
-    case "fingerprintCheckResult":
-      return {
-        kind: "FingerprintCheckResult",
-        decision: b.value.decision,
-        reason: b.value.reason ?? null,
-        changedFiles: b.value.changedFiles,
-      };
-    case "fingerprintAck":
-      return { kind: "FingerprintAck" };
-    case "rustArtifactList":
-      return {
-        kind: "RustArtifactList",
-        artifacts: b.value.artifacts.map((a) => ({
-          cacheKey: a.cacheKey,
-          outputNames: a.outputNames,
-          payloadCount: a.payloadCount,
-        })),
-      };
-    case "genericToolExecResult":
-      return {
-        kind: "GenericToolExecResult",
-        exitCode: b.value.exitCode,
-        stdout: b.value.stdout,
-        stderr: b.value.stderr,
-        outputFiles: b.value.outputFiles.map(artifactOutputFrom),
-        cached: b.value.cached,
-        cacheKeyHex: b.value.cacheKeyHex,
-      };
-    case "backpressure":
-      return {
-        kind: "Backpressure",
-        queueDepth: b.value.queueDepth,
-        retryAfterMs: b.value.retryAfterMs,
-        reason: b.value.reason,
-      };
-    case "releaseWorktreeHandlesResult":
-      return {
-        kind: "ReleaseWorktreeHandlesResult",
-        inspected: b.value.inspected,
-        released: b.value.released,
-        sessionsDropped: b.value.sessionsDropped,
-        unreleased: b.value.unreleased.map(pathFrom),
-      };
-    default:
-      throw conversion("v16 prost response is missing its response body");
-  }
+  return RESPONSE.from(m);
 }
+
+// Compile-time exhaustiveness: every schema variant (= messages.ts variant,
+// proved in schema.ts) is a oneof case of the generated message and back,
+// and every domain field of a struct variant is a field of its case message.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+type BodyOf<M> = M extends { body: infer B } ? B : never;
+type CaseOf<M> = Exclude<BodyOf<M> extends { case: infer C } ? C : never, undefined>;
+type CaseValue<M, C> = Extract<BodyOf<M>, { case: C }> extends { value: infer V } ? V : never;
+type FieldsFit<D extends { kind: string }, M> = {
+  [K in D["kind"]]: Exclude<keyof Extract<D, { kind: K }>, "kind" | "value"> extends
+    keyof CaseValue<M, Uncapitalize<K>> ? true : K;
+}[D["kind"]];
+
+/**
+ * Compile-time proof that the schema's Request/Response variants are exactly
+ * the generated `body` oneof cases (variant name with a lowercase first
+ * letter) and that each struct variant's fields exist on its case message.
+ * (Not exported: a check, not API. prost_map.ts checks the rest, field by
+ * field against the descriptors, when this module is imported.)
+ */
+type ProstMatchesSchema = [
+  Assert<Same<Uncapitalize<Request["kind"]>, CaseOf<pb.Request>>>,
+  Assert<Same<Uncapitalize<Response["kind"]>, CaseOf<pb.Response>>>,
+  Assert<Same<FieldsFit<Request, pb.Request>, true>>,
+  Assert<Same<FieldsFit<Response, pb.Response>, true>>,
+];
 
 // ---------------------------------------------------------------------------
 // bodies and frames
@@ -1000,12 +278,8 @@ export function decodeProstFrame<D extends Direction>(
 // control slice (client side; zccache `supported_control_*`)
 // ---------------------------------------------------------------------------
 
-/** The oneof arm of a variant: `ReleaseWorktreeHandles` -> `releaseWorktreeHandles`. */
-function armOf(kind: string): string {
-  return kind[0].toLowerCase() + kind.slice(1);
-}
-const CONTROL_REQUEST_ARMS = new Set(controlKinds("request").map(armOf));
-const CONTROL_RESPONSE_ARMS = new Set(controlKinds("response").map(armOf));
+const CONTROL_REQUEST_ARMS = new Set(controlKinds("request").map(caseOf));
+const CONTROL_RESPONSE_ARMS = new Set(controlKinds("response").map(caseOf));
 const REQ_LIST = listNames(controlKinds("request"), "and");
 const REQ_ONLY = `only ${REQ_LIST} may use the prost control request path`;
 const RESP_ONLY = `only ${
@@ -1077,7 +351,7 @@ export function supportedControlResponseFromProst(m: pb.Response): Response {
 export function assertControlResponse(resp: Response): Response {
   if (!isControlResponse(resp)) {
     throw conversion(
-      `unsupported v16 prost control response body ${armDebug(armOf(resp.kind))}; ${RESP_ONLY}`,
+      `unsupported v16 prost control response body ${armDebug(caseOf(resp.kind))}; ${RESP_ONLY}`,
     );
   }
   return resp;
