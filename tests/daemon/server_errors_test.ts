@@ -111,18 +111,6 @@ test(
 
 const UNSUPPORTED: Request[] = [
   {
-    kind: "FingerprintCheck",
-    cacheFile: "/tmp/x",
-    cacheType: "hash",
-    root: "/tmp",
-    extensions: [],
-    includeGlobs: [],
-    exclude: [],
-  },
-  { kind: "FingerprintMarkSuccess", cacheFile: "/tmp/x" },
-  { kind: "FingerprintMarkFailure", cacheFile: "/tmp/x" },
-  { kind: "FingerprintInvalidate", cacheFile: "/tmp/x" },
-  {
     kind: "GenericToolExec",
     tool: "/bin/true",
     args: [],

@@ -15,6 +15,7 @@ import {
   handleSessionStart,
   handleSessionStats,
 } from "./session.ts";
+import { handleFingerprintCheck, handleFingerprintUpdate } from "./fingerprint.ts";
 import { handleLinkEphemeral } from "./link.ts";
 import { handleUnsupported } from "./unsupported.ts";
 import { handleReleaseWorktreeHandles } from "./worktree.ts";
@@ -69,9 +70,11 @@ export async function dispatch(
     case "LinkEphemeral":
       return await handleLinkEphemeral(ctx, req, signal);
     case "FingerprintCheck":
+      return await handleFingerprintCheck(ctx, req);
     case "FingerprintMarkSuccess":
     case "FingerprintMarkFailure":
     case "FingerprintInvalidate":
+      return await handleFingerprintUpdate(ctx, req);
     case "GenericToolExec":
       return handleUnsupported(req.kind);
     case "ListRustArtifacts":

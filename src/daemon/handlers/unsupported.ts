@@ -1,6 +1,5 @@
 /**
- * Requests this daemon does not serve yet (`Fingerprint*`,
- * `GenericToolExec`): a clear `Error` naming the
+ * Requests this daemon does not serve yet (`GenericToolExec`): a clear `Error` naming the
  * request, never a hang or a crash. The connection stays open.
  *
  * @module
@@ -12,7 +11,8 @@ import type { HandlerResult } from "./context.ts";
 export function unsupportedMessage(kind: RequestKind): string {
   return `unsupported request: ${kind} is not implemented by this daemon (zccache-ts serves ` +
     `Ping, Status, Shutdown, Clear, Lookup, Store, SessionStart, Compile, SessionEnd, ` +
-    `SessionStats, CompileEphemeral, LinkEphemeral, ListRustArtifacts and ReleaseWorktreeHandles)`;
+    `SessionStats, CompileEphemeral, LinkEphemeral, Fingerprint*, ListRustArtifacts and ` +
+    `ReleaseWorktreeHandles)`;
 }
 
 /** Answer an unsupported request. */
