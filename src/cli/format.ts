@@ -6,6 +6,8 @@
  */
 import type { DaemonStatus, SessionStats } from "../core/messages.ts";
 
+export { toWireJson } from "../core/wire_json.ts";
+
 /** `uptime`-style duration: `1h 3m`, `5m 2s`, `12s`, `2d 4h`. */
 export function formatDuration(totalSecs: number): string {
   const s = Math.max(0, Math.floor(totalSecs));
@@ -47,39 +49,6 @@ export function hitRate(hits: bigint, misses: bigint): number | null {
 
 function pct(rate: number | null): string {
   return rate === null ? "n/a" : `${(rate * 100).toFixed(1)}%`;
-}
-
-function camelToSnake(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
-}
-
-/**
- * A domain value as wire-named JSON: camelCase keys become the Rust
- * snake_case names, u64 (`bigint`) becomes a number, or a decimal string
- * above 2^53, bytes become lowercase hex.
- *
- * @example
- * ```ts
- * import { toWireJson } from "./format.ts";
- * console.log(JSON.stringify(toWireJson({ cacheHits: 3n }))); // {"cache_hits":3}
- * ```
- */
-export function toWireJson(value: unknown): unknown {
-  if (typeof value === "bigint") {
-    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER)
-      ? Number(value)
-      : value.toString();
-  }
-  if (value instanceof Uint8Array) {
-    return Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-  if (Array.isArray(value)) return value.map(toWireJson);
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[camelToSnake(k)] = toWireJson(v);
-    return out;
-  }
-  return value;
 }
 
 /** Align `label: value` rows in two columns with a two-space indent. */

@@ -13,6 +13,7 @@
  * @module
  */
 import { fromHex, toHex } from "./bytes.ts";
+import { integerToJson } from "./wire_json.ts";
 import type { Direction, MessageOf } from "./messages.ts";
 import { normalizePath } from "./path.ts";
 import { camelCase, type EnumDesc, rootSchema, type TypeDesc } from "./schema.ts";
@@ -22,11 +23,10 @@ type ToJson = (v: any) => unknown;
 type FromJson = (j: unknown, at: string) => unknown;
 
 const U64_MAX = (1n << 64n) - 1n;
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** A u64 as the vectors write it: a number up to 2^53 - 1, else a decimal string. */
 export function u64ToJson(v: bigint): number | string {
-  return v <= MAX_SAFE ? Number(v) : v.toString();
+  return integerToJson(v);
 }
 
 /** Parse a JSON u64 (a non-negative safe integer or a decimal string). */
