@@ -1532,57 +1532,6 @@ export class CompileEngine {
     return out;
   }
 
-  /** The size limit in bytes. */
-  get maxSize(): number {
-    return this.#maxSize;
-  }
-
-  /** Change the size limit (e.g. `zccache max-size`); evicts at once when over it. */
-  setMaxSize(bytes: bigint): void {
-    const max = bytes === 0n || bytes > BigInt(Number.MAX_SAFE_INTEGER)
-      ? Number.MAX_SAFE_INTEGER
-      : Number(bytes);
-    this.#maxSize = max;
-    if (this.#index.totalSize > max) void this.evict({ maxSize: BigInt(max) });
-  }
-
-  /**
-   * One-shot eviction (`zccache evict`): entries unused for `olderThanMs`,
-   * then least recently used ones until at most `maxSize` bytes remain.
-   */
-  async evict(opts: { olderThanMs?: number; maxSize?: bigint }): Promise<{
-    evicted: number;
-    bytesFreed: number;
-  }> {
-    await this.#ready;
-    const before = this.#index.totalSize;
-    const freed: string[] = [];
-    let evicted = 0;
-    if (opts.olderThanMs !== undefined) {
-      const cutoff = this.#now() - opts.olderThanMs;
-      for (const e of [...this.#index.artifacts.values()]) {
-        if (e.lastUse < cutoff) {
-          freed.push(...this.#index.remove(e.key));
-          evicted++;
-        }
-      }
-    }
-    if (opts.maxSize !== undefined) {
-      const r = this.#index.evictTo(Number(opts.maxSize));
-      freed.push(...r.blobs);
-      evicted += r.evicted;
-    }
-    for (const b of freed) {
-      if (!this.#index.blobReferenced(b)) await this.#store.remove(b).catch(() => {});
-    }
-    if (evicted > 0) {
-      this.#dirty = true;
-      this.#log(`evicted ${evicted} artifact(s) on request`);
-      await this.flush();
-    }
-    return { evicted, bytesFreed: before - this.#index.totalSize };
-  }
-
   /** Engine statistics. */
   stats(): EngineStats {
     return {
