@@ -44,12 +44,15 @@ export type ProstMessageOf<D extends Direction> = D extends "request" ? pb.Reque
 
 /** A decoded prost body: the domain message and its inner `request_id` (field 100). */
 export interface ProstDecoded<D extends Direction> {
+  /** The domain request or response. */
   message: MessageOf<D>;
+  /** The inner `request_id` (empty when unset). */
   requestId: string;
 }
 
 /** A decoded prost frame: {@link ProstDecoded} plus the bytes it occupied. */
 export interface ProstFrameDecoded<D extends Direction> extends ProstDecoded<D> {
+  /** Bytes of the frame (header and body) that were read. */
   consumed: number;
 }
 
