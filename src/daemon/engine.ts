@@ -58,7 +58,13 @@ import { clearInterval, setInterval } from "node:timers";
 import type { ArtifactData, ArtifactOutput, RustArtifactInfo } from "../core/messages.ts";
 import { CompilerIdentityCache, FileHashCache } from "./hash.ts";
 import { runProcess, type RunResult, Semaphore } from "./compiler/run.ts";
-import type { CompilerDriver, DriverRequest, ProcessRunner, UnitPlan } from "./compiler/driver.ts";
+import type {
+  CompilerDriver,
+  DriverPlan,
+  DriverRequest,
+  ProcessRunner,
+  UnitPlan,
+} from "./compiler/driver.ts";
 import { GccDriver } from "./compiler/gcc.ts";
 import { type LinkPlan, planLink } from "./compiler/link.ts";
 import { parseDepfile, retargetDepfile } from "./compiler/depfile.ts";
@@ -80,6 +86,13 @@ import {
 } from "./cache/artifact_store.ts";
 import { artifactKey, compileDate, contextKey, linkKey, timeRule } from "./cache/key.ts";
 import {
+  contextDifference,
+  type EntryOrigin,
+  inputDifference,
+  keyEnvOf,
+  originKey,
+} from "./cache/why.ts";
+import {
   type ArtifactEntry,
   ArtifactIndex,
   INDEX_VERSION,
@@ -93,6 +106,9 @@ export const DEFAULT_MAX_SIZE: bigint = 10n * 1024n * 1024n * 1024n;
 
 /** How often a dirty index is flushed in the background (ms). */
 const FLUSH_INTERVAL_MS = 5_000;
+
+/** (compiler, source) pairs whose last context is remembered for miss reasons. */
+const NEAREST_MEMORY = 8192;
 
 /** Last-use updates alone (hits) are flushed at most this often (ms). */
 const TOUCH_FLUSH_MS = 60_000;
@@ -117,6 +133,11 @@ export interface CompileEngineOptions {
   store?: ArtifactStore;
   /** Compression of the default local store (default: zstd level 3). */
   compression?: CompressionOptions;
+  /**
+   * Read the cache, never write it (`zccache explain` in the CLI process):
+   * no directories made or repaired, no background flush.
+   */
+  readOnly?: boolean;
 }
 
 /** One compile request, as the daemon receives it. */
@@ -168,6 +189,22 @@ export interface CompileOutcome {
   reason: string | null;
   /** Artifact key of the first unit when known (hex), else undefined. */
   sourceKey?: string;
+  /**
+   * Why a unit missed (`miss`/`error`): what differs from the nearest entry
+   * (`new source`, `changed header <path>`, `changed flag -O2 -> -O3`,
+   * `changed env LANG`, `compiler changed`, `evicted`, `corrupt entry`).
+   */
+  missReason?: string | null;
+}
+
+/** What {@link CompileEngine.explain} found for one command line, without compiling. */
+export interface Explanation {
+  /** `hit` when every unit would be served from the cache. */
+  kind: "hit" | "miss" | "non_cacheable";
+  /** Why not a hit (the first unit that would miss, or why not cacheable), else null. */
+  reason: string | null;
+  /** Per unit: its source, whether it would hit, and why not. */
+  units: { source: string; hit: boolean; reason: string | null }[];
 }
 
 /** Engine-wide statistics (u64 wire fields as bigint). */
@@ -233,6 +270,8 @@ interface UnitResult {
   kind: "hit" | "miss" | "error" | "uncached";
   /** Why an `uncached` unit was not stored. */
   reason?: string;
+  /** Why it missed (see {@link CompileOutcome.missReason}). */
+  missReason?: string;
   exitCode: number;
   stdout: Uint8Array;
   stderr: Uint8Array;
@@ -266,6 +305,26 @@ function concatAll(parts: Uint8Array[]): Uint8Array {
 
 function directKey(key: string): string {
   return `direct\0${key}`;
+}
+
+/** The context fields of one unit (what {@link contextKey} reads), for miss reasons. */
+function originOf(
+  req: CompileRequest,
+  plan: Extract<DriverPlan, { kind: "cacheable" }>,
+  u: UnitPlan,
+): EntryOrigin {
+  return {
+    compiler: req.compiler,
+    source: u.source,
+    family: plan.family,
+    flavor: plan.flavor,
+    invokedName: basename(req.compiler),
+    compilerHash: plan.compilerHash,
+    cwd: u.cwdRelevant ? req.cwd : null,
+    colored: plan.colored,
+    env: keyEnvOf(req.env),
+    args: [...u.keyArgs],
+  };
 }
 
 /** The client's umask and whether its stderr is a terminal, from /proc (Linux). */
@@ -460,6 +519,13 @@ export class CompileEngine {
   #errors = 0n;
   #timeSaved = 0;
   #links = { total: 0n, hits: 0n, misses: 0n, nonCacheable: 0n };
+  #readOnly: boolean;
+  /** Each unit's context fields, for the entry it stores. */
+  #origins = new WeakMap<UnitPlan, EntryOrigin>();
+  /** (compiler, source) -> the context last stored for it (bounded, oldest dropped). */
+  #nearest = new Map<string, { ctx: string; origin: EntryOrigin }>();
+  /** Contexts whose entry was just dropped as corrupt. */
+  #corrupt = new Set<string>();
 
   /** Open (or create) the cache at `opts.cacheDir`; the index loads in the background. */
   constructor(opts: CompileEngineOptions) {
@@ -479,8 +545,9 @@ export class CompileEngine {
     this.#indexPath = join(this.cacheDir, "index.json");
     this.#walPath = join(this.cacheDir, "index.wal");
     this.#drivers = [new GccDriver(this.#compilers, this.#run)];
+    this.#readOnly = opts.readOnly === true;
     this.#ready = this.#load();
-    const every = opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
+    const every = this.#readOnly ? 0 : opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
     if (every > 0) {
       this.#timer = setInterval(() => {
         const touchDue = this.#touched && Date.now() - this.#lastFlush >= TOUCH_FLUSH_MS;
@@ -500,14 +567,36 @@ export class CompileEngine {
   }
 
   async #load(): Promise<void> {
-    try {
-      await mkdir(this.cacheDir, { recursive: true, mode: 0o700 });
-      // Our own directories: a symlink or file planted in their place is
-      // removed, never followed.
-      ensureOwnDir(this.#tmpDir);
-      ensureOwnDir(join(this.cacheDir, "blobs"));
-    } catch (e) {
-      this.#warnOnce("tmp", `cache directory ${this.cacheDir} unusable: ${e}; compiling uncached`);
+    await this.#loadIndex();
+    const byAge = [...this.#index.artifacts.values()].sort((a, b) => a.created - b.created);
+    for (const e of byAge) if (e.context !== null && e.origin) this.#remember(e.context, e.origin);
+  }
+
+  /** Record the context last stored for a (compiler, source) pair. */
+  #remember(ctx: string, origin: EntryOrigin): void {
+    const k = originKey(origin);
+    this.#nearest.delete(k);
+    this.#nearest.set(k, { ctx, origin });
+    if (this.#nearest.size > NEAREST_MEMORY) {
+      const oldest = this.#nearest.keys().next().value;
+      if (oldest !== undefined) this.#nearest.delete(oldest);
+    }
+  }
+
+  async #loadIndex(): Promise<void> {
+    if (!this.#readOnly) {
+      try {
+        await mkdir(this.cacheDir, { recursive: true, mode: 0o700 });
+        // Our own directories: a symlink or file planted in their place is
+        // removed, never followed.
+        ensureOwnDir(this.#tmpDir);
+        ensureOwnDir(join(this.cacheDir, "blobs"));
+      } catch (e) {
+        this.#warnOnce(
+          "tmp",
+          `cache directory ${this.cacheDir} unusable: ${e}; compiling uncached`,
+        );
+      }
     }
     let text: string | null = null;
     try {
@@ -589,6 +678,7 @@ export class CompileEngine {
         env: req.env,
         args: u.keyArgs,
       });
+      this.#origins.set(u, originOf(req, plan, u));
       return this.#unit(req, client, plan.flavor, u, ctx, single);
     }));
     let exitCode = 0;
@@ -639,6 +729,7 @@ export class CompileEngine {
       unitErrors: errors,
       reason: null,
       sourceKey: results[0]?.artifactKey,
+      missReason: results.find((r) => r.missReason !== undefined)?.missReason ?? null,
     };
   }
 
@@ -730,6 +821,7 @@ export class CompileEngine {
           this.#log(`artifact ${key.slice(0, 16)}: blob ${o.blob.slice(0, 16)} missing or corrupt`);
           await this.#store.remove(o.blob); // a corrupt blob is never kept
           this.#dropEntry(key);
+          this.#corrupt.add(ctx);
           intact = false;
           break;
         }
@@ -789,6 +881,76 @@ export class CompileEngine {
     return null;
   }
 
+  /** Why unit `unit` of context `ctx` finds no usable entry (see `cache/why.ts`). */
+  #whyMiss(ctx: string, req: CompileRequest, unit: UnitPlan): string {
+    if (this.#corrupt.delete(ctx)) return "corrupt entry (dropped)";
+    const at = (p: string): string => (isAbsolute(p) ? p : resolve(req.cwd, p));
+    const entries = (this.#index.contexts.get(ctx) ?? [])
+      .map((k) => this.#index.artifacts.get(k))
+      .filter((e): e is ArtifactEntry => e !== undefined);
+    if (entries.length > 0) {
+      const changed = inputDifference(
+        entries,
+        (p) => this.#files.hashOf(at(p)),
+        (p) => at(p) === unit.source,
+      );
+      if (changed !== null) return changed;
+      const e = entries[0];
+      if (e.date != null && compileDate(req.env, this.#now()) !== e.date) {
+        return "__DATE__ changed (entry of another day)";
+      }
+      if ((e.stamps ?? []).length > 0) return "changed __TIMESTAMP__ file";
+      if ((e.probes ?? []).length > 0) return "a header appeared earlier in the include path";
+      return "entry unusable";
+    }
+    const origin = this.#origins.get(unit);
+    const near = origin === undefined ? undefined : this.#nearest.get(originKey(origin));
+    if (origin === undefined || near === undefined) return "new source";
+    if (near.ctx === ctx) return "evicted";
+    return contextDifference(near.origin, origin) ?? "changed context";
+  }
+
+  /**
+   * Would this command line hit? The key is computed as for a compile
+   * (the compiler is identified, nothing is compiled or written).
+   */
+  async explain(req: CompileRequest): Promise<Explanation> {
+    await this.#ready;
+    const driver = this.#drivers.find((d) => d.handles(req.compiler));
+    if (driver === undefined) {
+      return {
+        kind: "non_cacheable",
+        reason: `compiler ${basename(req.compiler)} is not cached`,
+        units: [],
+      };
+    }
+    const client = readClient(req);
+    const plan = await driver.plan({ ...req, stderrTty: client.stderrTty });
+    if (plan.kind === "passthrough") {
+      return { kind: "non_cacheable", reason: plan.reason, units: [] };
+    }
+    const units: Explanation["units"] = [];
+    for (const u of plan.units) {
+      const origin = originOf(req, plan, u);
+      const ctx = contextKey({ ...origin, env: req.env });
+      this.#origins.set(u, origin);
+      let hit = false;
+      for (const key of this.#index.contexts.get(ctx) ?? []) {
+        const e = this.#index.artifacts.get(key);
+        if (e === undefined || !this.#valid(e, req).ok) continue;
+        const blobs = await Promise.all(e.outputs.map((o) => this.#store.get(o.blob)));
+        if (blobs.every((b) => b !== null)) {
+          hit = true;
+          break;
+        }
+        this.#corrupt.add(ctx);
+      }
+      units.push({ source: u.source, hit, reason: hit ? null : this.#whyMiss(ctx, req, u) });
+    }
+    const miss = units.find((u) => !u.hit);
+    return { kind: miss === undefined ? "hit" : "miss", reason: miss?.reason ?? null, units };
+  }
+
   #dropEntry(key: string): void {
     const freed = this.#index.remove(key);
     this.#dirty = true;
@@ -818,7 +980,10 @@ export class CompileEngine {
     const flight = new Promise<void>((r) => (done = r));
     this.#missFlight.set(ctx, flight);
     try {
-      return await this.#miss(req, client, flavor, unit, ctx, single);
+      const why = this.#whyMiss(ctx, req, unit);
+      const r = await this.#miss(req, client, flavor, unit, ctx, single);
+      if (r.kind === "miss" || r.kind === "error") r.missReason = why;
+      return r;
     } finally {
       if (this.#missFlight.get(ctx) === flight) this.#missFlight.delete(ctx);
       done();
@@ -1187,12 +1352,14 @@ export class CompileEngine {
       stamps,
       depTargets: dep !== null ? unit.depTargets : undefined,
       flavor,
+      origin: this.#origins.get(unit),
     });
     return { key, bytes: size };
   }
 
   #addEntry(e: ArtifactEntry): void {
     this.#logEntry(e);
+    if (e.context !== null && e.origin) this.#remember(e.context, e.origin);
     const freed = this.#index.add(e);
     this.#dirty = true;
     if (this.#index.totalSize > this.#maxSize) {
@@ -1567,6 +1734,7 @@ export class CompileEngine {
       onDiskBytesFreed: await this.#store.diskBytes(),
     };
     this.#index.clear();
+    this.#nearest.clear();
     this.#files.clear();
     this.#dirs.clear();
     this.#scans.clear();
@@ -1633,6 +1801,7 @@ export class CompileEngine {
   /** Write the index (and file/compiler hash caches) to disk if changed. */
   async flush(): Promise<void> {
     await this.#ready;
+    if (this.#readOnly) return;
     while (this.#flushing) await this.#flushing;
     if (!this.#dirty && !this.#touched && this.#persisted) return;
     this.#flushing = (async () => {

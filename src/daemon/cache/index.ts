@@ -14,6 +14,7 @@
 import { Buffer } from "node:buffer";
 import type { CompilerIdentityRecord, FileRecord } from "../hash.ts";
 import type { ProbeGroup } from "../compiler/includes.ts";
+import { type EntryOrigin, validOrigin } from "./why.ts";
 
 /** One stored output of an artifact. */
 export interface StoredOutput {
@@ -53,6 +54,8 @@ export interface ArtifactEntry {
   depTargets?: string[];
   /** Depfile printer to re-target with (`gcc` or `clang`). */
   flavor?: string;
+  /** The context fields it was stored under (why a later compile missed). */
+  origin?: EntryOrigin;
 }
 
 /** Version of the persisted index format. */
@@ -93,6 +96,7 @@ export function validEntry(e: unknown): boolean {
   if (a.stamps !== undefined && !validStamps(a.stamps)) return false;
   if (a.depTargets !== undefined && !stringList(a.depTargets)) return false;
   if (a.flavor !== undefined && typeof a.flavor !== "string") return false;
+  if (a.origin !== undefined && !validOrigin(a.origin)) return false;
   return typeof a.stdout === "string" && typeof a.stderr === "string";
 }
 

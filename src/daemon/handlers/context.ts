@@ -32,6 +32,8 @@ export interface BackendCompileResult extends CompileResultLike {
   stderr: Uint8Array;
   /** Why a compile was not cacheable. */
   reason?: string | null;
+  /** Why it missed (`ZCCACHE_LOG`), when the backend knows. */
+  missReason?: string | null;
 }
 
 /** Numbers the backend reports for `Status` (numbers or bigints). */

@@ -13,7 +13,8 @@ import process from "node:process";
 import type { EnvPair, RequestOf, Response } from "../../core/messages.ts";
 import { isSessionId, type Session, writeSessionJournal, writeSessionLog } from "../sessions.ts";
 import { type CompileOutcome, compileRecord } from "../stats.ts";
-import type { HandlerContext, HandlerResult } from "./context.ts";
+import type { BackendCompileResult, HandlerContext, HandlerResult } from "./context.ts";
+import { appendRequestLog, requestLogLine, requestLogPath } from "../request_log.ts";
 
 /** `SessionStart` -> `SessionStarted{session_id, journal_path}`. */
 export function handleSessionStart(
@@ -171,12 +172,13 @@ async function runCompile(
   }
   const t0 = process.hrtime.bigint();
   let r;
+  const env = compileEnv(input.env, session?.privateEnv ?? []);
   try {
     r = await ctx.engine.compile({
       compiler: input.compiler,
       args: input.args,
       cwd: input.cwd,
-      env: compileEnv(input.env, session?.privateEnv ?? []),
+      env,
       stdin: input.stdin,
       signal,
       clientPid: session?.clientPid,
@@ -192,6 +194,7 @@ async function runCompile(
   const outcome = record.outcome;
   ctx.stats.recordCompile(record);
   session?.stats?.record(record);
+  writeRequestLog(ctx, env, input, r, outcome);
   if (session !== undefined && (session.logFile !== null || session.journalPath !== null)) {
     const argv = [input.compiler, ...input.args].join(" ");
     writeSessionLog(
@@ -220,6 +223,44 @@ async function runCompile(
     stderr: r.stderr,
     cached: r.cached,
   };
+}
+
+const logFaults = new Set<string>();
+
+/** One `ZCCACHE_LOG` line for the request (see `request_log.ts`); a fault is logged once per file. */
+function writeRequestLog(
+  ctx: HandlerContext,
+  env: Record<string, string>,
+  input: CompileInput,
+  r: BackendCompileResult,
+  outcome: CompileOutcome,
+): void {
+  let path: string | null = null;
+  try {
+    path = requestLogPath(env, ctx.cacheRoot, input.cwd);
+    if (path === null) return;
+    appendRequestLog(
+      path,
+      requestLogLine({
+        kind: outcome === "nonCacheable"
+          ? "non_cacheable"
+          : outcome === "cachedError"
+          ? "hit"
+          : outcome,
+        reason: r.reason ?? null,
+        missReason: r.missReason,
+        sources: r.sources ?? [],
+        compiler: input.compiler,
+        args: input.args,
+        exitCode: r.exitCode,
+      }),
+    );
+  } catch (err) {
+    const key = path ?? "";
+    if (logFaults.has(key)) return;
+    logFaults.add(key);
+    ctx.log.error("request-log", err, { path: path ?? undefined });
+  }
 }
 
 const JOURNAL_OUTCOME: Record<CompileOutcome, string> = {

@@ -1,0 +1,96 @@
+/**
+ * Issue 12, why a miss, end to end against a real daemon and gcc:
+ * `ZCCACHE_LOG` lines (hit, miss with its reason, non-cacheable with its
+ * reason, escaped, never through a symlink, `log_file` from the config
+ * file).
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "../_harness.ts";
+import { disposeWorld, have, makeWorld, runCli, type World } from "./_e2e.ts";
+
+const noGcc = !have("gcc");
+
+function project(w: World): string {
+  const src = join(w.dir, "src");
+  mkdirSync(join(src, "inc"), { recursive: true });
+  writeFileSync(join(src, "a.c"), '#include "inc/a.h"\nint f(void) { return A; }\n');
+  writeFileSync(join(src, "inc", "a.h"), "#define A 1\n");
+  return src;
+}
+
+function logLines(path: string): string[] {
+  return readFileSync(path, "utf8").split("\n").filter((l) => l !== "")
+    .map((l) => l.replace(/^\S+ /, "")); // drop the timestamp
+}
+
+test("ZCCACHE_LOG: one line per request: hit, miss and why, non-cacheable and why", async () => {
+  const w = makeWorld("whylog");
+  try {
+    const src = project(w);
+    const log = join(w.dir, "req.log");
+    const env = { ...w.env, ZCCACHE_LOG: log, LANG: "C" };
+    const cc = (args: string[], e: Record<string, string> = env) =>
+      runCli(["gcc", ...args], { env: e, cwd: src });
+    for (
+      const [args, e] of [
+        [["-c", "a.c", "-o", "a.o"], env],
+        [["-c", "a.c", "-o", "a.o"], env],
+        [["-O2", "-c", "a.c", "-o", "a.o"], env],
+        [["-O3", "-c", "a.c", "-o", "a.o"], env],
+        [["-O3", "-c", "a.c", "-o", "a.o"], { ...env, LANG: "C.UTF-8" }],
+      ] as [string[], Record<string, string>][]
+    ) {
+      const r = await cc(args, e);
+      assert.equal(r.code, 0, r.err);
+    }
+    writeFileSync(join(src, "inc", "a.h"), "#define A 2\n");
+    assert.equal((await cc(["-O3", "-c", "a.c", "-o", "a.o"])).code, 0);
+    const evil = await cc(["-E", "-DX=a\nb\x1b[31m", "a.c"]);
+    assert.equal(evil.code, 0, evil.err);
+    const a = join(src, "a.c");
+    assert.deepEqual(logLines(log), [
+      `miss ${a}: new source`,
+      `hit ${a}`,
+      `miss ${a}: added flag -O2`,
+      `miss ${a}: changed flag -O2 -> -O3`,
+      `miss ${a}: changed env LANG`,
+      `miss ${a}: changed header inc/a.h`,
+      "non-cacheable gcc -E -DX=a\\x0ab\\x1b[31m a.c: preprocessing only (-E)",
+    ]);
+    assert.match(readFileSync(log, "utf8"), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hit /m);
+  } finally {
+    await disposeWorld(w);
+  }
+}, { ignore: noGcc, timeout: 120_000 });
+
+test("ZCCACHE_LOG: log_file from zccache.conf; a symlinked log is never followed", async () => {
+  const w = makeWorld("whyconf");
+  try {
+    const src = project(w);
+    const log = join(w.dir, "conf.log");
+    writeFileSync(join(w.cacheDir, "zccache.conf"), `log_file = ${log}\n`);
+    const r = await runCli(["gcc", "-c", "a.c", "-o", "a.o"], { env: w.env, cwd: src });
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(logLines(log), [`miss ${join(src, "a.c")}: new source`]);
+    // The environment overrides the file; a symlink in its place is not followed.
+    const target = join(w.dir, "target.log");
+    const link = join(w.dir, "link.log");
+    symlinkSync(target, link);
+    const env = { ...w.env, ZCCACHE_LOG: link };
+    const h = await runCli(["gcc", "-c", "a.c", "-o", "a.o"], { env, cwd: src });
+    assert.equal(h.code, 0, h.err);
+    assert.equal(existsSync(target), false);
+    assert.equal(logLines(log).length, 1);
+    // A missing directory is never created.
+    const deep = { ...w.env, ZCCACHE_LOG: join(w.dir, "no", "such", "x.log") };
+    assert.equal(
+      (await runCli(["gcc", "-c", "a.c", "-o", "a.o"], { env: deep, cwd: src })).code,
+      0,
+    );
+    assert.equal(existsSync(join(w.dir, "no")), false);
+  } finally {
+    await disposeWorld(w);
+  }
+}, { ignore: noGcc, timeout: 120_000 });
