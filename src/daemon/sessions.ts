@@ -14,8 +14,7 @@
  *
  * @module
  */
-import { appendFileSync, mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { appendFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import type { EnvPair } from "../core/messages.ts";
 import { SessionStatsTracker } from "./stats.ts";
@@ -156,15 +155,11 @@ export function writeSessionJournal(s: Session | undefined, entry: unknown): voi
   appendLine(s.journalPath, JSON.stringify(entry));
 }
 
+/** Append one line (best effort, as in zccache); a missing directory is never created. */
 function appendLine(path: string, line: string): void {
   try {
     appendFileSync(path, line + "\n");
   } catch {
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-      appendFileSync(path, line + "\n");
-    } catch {
-      // Best effort, as in zccache.
-    }
+    // Best effort: SessionStart checked the directory; it may have gone since.
   }
 }

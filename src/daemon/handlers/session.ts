@@ -9,6 +9,8 @@
  *
  * @module
  */
+import { statSync } from "node:fs";
+import { dirname } from "node:path";
 import process from "node:process";
 import type { EnvPair, RequestOf, Response } from "../../core/messages.ts";
 import { isSessionId, type Session, writeSessionJournal, writeSessionLog } from "../sessions.ts";
@@ -35,6 +37,13 @@ export function handleSessionStart(
       );
     }
     privateEnv = pd.env;
+  }
+  // A log or journal into a missing directory is an error now, never a
+  // directory tree created at the first compile.
+  for (const [what, p] of [["log", req.logFile], ["journal", req.journalPath]] as const) {
+    if (p !== null && statSync(dirname(p), { throwIfNoEntry: false })?.isDirectory() !== true) {
+      return errorResult(`session ${what} directory ${dirname(p)} does not exist`);
+    }
   }
   ctx.stats.recordSession();
   const s = ctx.sessions.create({
