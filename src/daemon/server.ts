@@ -37,6 +37,7 @@ import type { CompileBackend, HandlerContext } from "./handlers/mod.ts";
 import { type ConnectionHost, DaemonConnection } from "./connection.ts";
 import { isProcessAlive, probeExistingDaemon } from "./probe.ts";
 import { currentDaemonIdentity, type DaemonIdentity, writeIdentityFile } from "./identity.ts";
+import { startIdleGc } from "./idle_gc.ts";
 
 /** Default idle timeout (zccache `--idle-timeout`, 3600 s). */
 export const DEFAULT_IDLE_TIMEOUT_SECS = 3600;
@@ -447,9 +448,11 @@ export async function runDaemon(opts: DaemonServerOptions): Promise<number> {
   const onSignal = (): void => server.shutdown("signal");
   const signals = opts.handleSignals ? ["SIGINT", "SIGTERM"] as const : [];
   for (const sig of signals) process.on(sig, onSignal);
+  const stopGc = await startIdleGc();
   try {
     await server.stopped;
   } finally {
+    stopGc();
     for (const sig of signals) process.off(sig, onSignal);
   }
   return 0;
