@@ -225,3 +225,53 @@ export function linkKey(f: LinkKeyFields): string {
   for (const [p, hash] of f.inputs) h.field(p).field(hash);
   return h.hex();
 }
+
+/** Fields of a generic tool key (`zccache-ts-exec-v1`, `GenericToolExec`). */
+export interface ExecKeyFields {
+  /** Content hash of the tool binary, or the caller's `tool_hash` (hex). */
+  toolHash: string;
+  /** Arguments after the `key_args_filter` removed its matches, in order. */
+  args: readonly string[];
+  /** The declared environment (sorted by name here). */
+  env: readonly (readonly [string, string])[];
+  /** The cwd when `cwd_in_key`, else null. */
+  cwd: string | null;
+  /** (absolute path, content hash) of every declared input and scanned header. */
+  inputs: readonly [string, string][];
+  scanned: readonly [string, string][];
+  /** Declared output names (sorted here). */
+  outputs: readonly string[];
+  extra: Uint8Array;
+}
+
+/**
+ * Hex primary key of a generic tool run, field for field zccache's
+ * `compose_primary_key` (handle_exec_key.rs): tool hash, filtered args,
+ * sorted env, cwd (optional), sorted (path, hash) inputs, scanned headers,
+ * sorted output names, extra bytes.
+ */
+export function execKey(f: ExecKeyFields): string {
+  const h = new KeyHasher("zccache-ts-exec-v1");
+  h.field(f.toolHash).field("args").field(String(f.args.length));
+  for (const a of f.args) h.field(a);
+  const env = [...f.env].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  h.field("env").field(String(env.length));
+  for (const [k, v] of env) h.field(k).field(v);
+  h.field(f.cwd === null ? "cwd:omitted" : `cwd:${f.cwd}`);
+  for (const [tag, pairs] of [["inputs", f.inputs], ["scan", f.scanned]] as const) {
+    const sorted = [...pairs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    h.field(tag).field(String(sorted.length));
+    for (const [p, hash] of sorted) h.field(p).field(hash);
+  }
+  const outs = [...f.outputs].sort();
+  h.field("outs").field(String(outs.length));
+  for (const o of outs) h.field(o);
+  return h.field("extra").field(f.extra).hex();
+}
+
+/** The full key: the primary key plus the (path, hash) of every depfile dependency. */
+export function execFullKey(primary: string, deps: readonly [string, string][]): string {
+  const h = new KeyHasher("zccache-ts-exec-full-v1").field(primary).field(String(deps.length));
+  for (const [p, hash] of [...deps].sort((a, b) => (a[0] < b[0] ? -1 : 1))) h.field(p).field(hash);
+  return h.hex();
+}

@@ -16,8 +16,8 @@ import {
   handleSessionStats,
 } from "./session.ts";
 import { handleFingerprintCheck, handleFingerprintUpdate } from "./fingerprint.ts";
+import { handleGenericToolExec } from "./exec.ts";
 import { handleLinkEphemeral } from "./link.ts";
-import { handleUnsupported } from "./unsupported.ts";
 import { handleReleaseWorktreeHandles } from "./worktree.ts";
 
 export type {
@@ -33,7 +33,7 @@ export type {
 /** True for requests that run a compiler (and so are aborted on client disconnect). */
 export function isCompileRequest(req: Request): boolean {
   return req.kind === "Compile" || req.kind === "CompileEphemeral" ||
-    req.kind === "LinkEphemeral";
+    req.kind === "LinkEphemeral" || req.kind === "GenericToolExec";
 }
 
 /** Route one request to its handler. Never throws for a well-formed request. */
@@ -76,7 +76,7 @@ export async function dispatch(
     case "FingerprintInvalidate":
       return await handleFingerprintUpdate(ctx, req);
     case "GenericToolExec":
-      return handleUnsupported(req.kind);
+      return await handleGenericToolExec(ctx, req, signal);
     case "ListRustArtifacts":
       return await handleListRustArtifacts(ctx);
   }
