@@ -36,16 +36,25 @@ function json(value: unknown): string {
   return JSON.stringify(value) + "\n";
 }
 
-async function cmdStart(io: CliIo): Promise<number> {
+async function cmdStart(io: CliIo, opts: { json?: boolean } = {}): Promise<number> {
   const endpoint = endpointOf(io);
   const outcome = await ensureDaemon(endpoint, { env: io.env });
+  if (opts.json) {
+    // outcome: "running" (was already), "started", or "replaced" (an incompatible one).
+    await io.stdout(JSON.stringify({ endpoint, outcome }) + "\n");
+    return 0;
+  }
   await io.stderr(`daemon running at ${endpoint}${outcome === "running" ? "" : ` (${outcome})`}\n`);
   return 0;
 }
 
-async function cmdStop(io: CliIo): Promise<number> {
+async function cmdStop(io: CliIo, opts: { json?: boolean } = {}): Promise<number> {
   const endpoint = endpointOf(io);
   const wasRunning = await stopDaemon(endpoint, { env: io.env });
+  if (opts.json) {
+    await io.stdout(JSON.stringify({ endpoint, was_running: wasRunning }) + "\n");
+    return 0;
+  }
   await io.stderr(wasRunning ? "daemon stopped\n" : `daemon not running at ${endpoint}\n`);
   return 0;
 }
@@ -175,6 +184,10 @@ export async function runCommands(argv: string[], io: CliIo): Promise<number> {
   argv = ccacheAlias(argv);
   // `zccache help [command]` is help, exit 0.
   if (argv[0] === "help") argv = [...argv.slice(1, 2), "--help"];
+  if (argv[0] === "explain") {
+    // Compiler arguments pass through verbatim: parsed by hand, not by commander.
+    return await (await import("./explain.ts")).cmdExplain(argv.slice(1), io);
+  }
   if (argv[0] === "--version" || argv[0] === "-V") {
     await io.stdout(versionText());
     return 0;
@@ -207,12 +220,15 @@ export async function runCommands(argv: string[], io: CliIo): Promise<number> {
     program.command(name).description(desc).allowExcessArguments(false);
 
   sub("start", "start the daemon (if not running) and check its version")
-    .action(async () => {
-      code = await cmdStart(io);
+    .option("--json", 'print {"endpoint","outcome"} (running, started, replaced)')
+    .action(async (o) => {
+      code = await cmdStart(io, o);
     });
-  sub("stop", "stop the daemon").alias("kill").action(async () => {
-    code = await cmdStop(io);
-  });
+  sub("stop", "stop the daemon").alias("kill")
+    .option("--json", 'print {"endpoint","was_running"}')
+    .action(async (o) => {
+      code = await cmdStop(io, o);
+    });
   sub("status", "show daemon statistics (as `stats`)")
     .option("--json", "one JSON object with every DaemonStatus field")
     .option("-v, --verbose", "more detail")
@@ -245,6 +261,7 @@ export async function runCommands(argv: string[], io: CliIo): Promise<number> {
     .action(async (id, o) => {
       code = await cmdSessionStats(io, id, o);
     });
+  sub("explain", "would this compile hit? zccache explain [--json] -- <compiler> [args...]");
   sub("wrap", "run a compiler through the cache: zccache wrap -- <compiler> [args...]");
   sub("cc", "wrap `cc`: zccache cc [args...]");
   sub("daemon", "run the daemon (normally auto-started)");

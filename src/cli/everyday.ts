@@ -105,6 +105,25 @@ interface Sidecar {
   pid?: number;
   ephemeral_compiles?: number;
   max_size_bytes?: number | null;
+  /** Per-reason counts of misses and non-cacheable requests (`stats -v`). */
+  reasons?: { miss?: Record<string, number>; non_cacheable?: Record<string, number> };
+}
+
+/** `stats -v`: misses and non-cacheable requests by reason, most frequent first. */
+function formatReasons(r: NonNullable<Sidecar["reasons"]>): string {
+  let out = "";
+  for (
+    const [title, counts] of [["Misses by reason", r.miss], [
+      "Non-cacheable by reason",
+      r.non_cacheable,
+    ]] as const
+  ) {
+    const rows = Object.entries(counts ?? {}).sort((a, b) => b[1] - a[1]);
+    out += `${title}:${rows.length === 0 ? " none" : ""}\n`;
+    const width = Math.max(0, ...rows.map(([, n]) => String(n).length));
+    for (const [why, n] of rows) out += `  ${String(n).padStart(width)}  ${why}\n`;
+  }
+  return out;
 }
 
 function readSidecar(dir: string): Sidecar {
@@ -157,9 +176,14 @@ export async function cmdStats(
     obj.hit_rate = hitRate(status.cacheHits, status.cacheMisses);
     obj.product_version = PRODUCT_VERSION;
     Object.assign(obj, toWireJson(ext));
+    if (opts.verbose) {
+      obj.miss_reasons = side.reasons?.miss ?? {};
+      obj.non_cacheable_reasons = side.reasons?.non_cacheable ?? {};
+    }
     await io.stdout(json(obj));
   } else {
     await io.stdout(formatStatus(status, PRODUCT_VERSION, ext));
+    if (opts.verbose) await io.stdout(formatReasons(side.reasons ?? {}));
   }
   return 0;
 }

@@ -20,6 +20,7 @@
  * @module
  */
 import type { SessionStats } from "../core/messages.ts";
+import { reasonCategory } from "./cache/why.ts";
 
 /** How one compile request ended, as counted by the stats. */
 export type CompileOutcome = "hit" | "miss" | "error" | "cachedError" | "nonCacheable";
@@ -159,11 +160,32 @@ export interface GlobalStatsSnapshot {
   ephemeralCompiles: bigint;
 }
 
+/** Distinct reasons counted (more are counted as `other`). */
+const MAX_REASONS = 64;
+
 /** Global daemon counters since start (or since the last `Clear`). */
 export class GlobalStats {
   #c = new Counters();
   #sessionsTotal = 0n;
   #ephemeral = 0n;
+  #reasons = new Map<string, number>();
+
+  /** Count one miss or non-cacheable request under its reason's kind ({@link reasonCategory}). */
+  recordReason(kind: "miss" | "non_cacheable", reason: string): void {
+    let key = `${kind}\0${reasonCategory(reason)}`;
+    if (!this.#reasons.has(key) && this.#reasons.size >= MAX_REASONS) key = `${kind}\0other`;
+    this.#reasons.set(key, (this.#reasons.get(key) ?? 0) + 1);
+  }
+
+  /** Per-reason counts of misses and non-cacheable requests. */
+  reasonCounts(): { miss: Record<string, number>; non_cacheable: Record<string, number> } {
+    const out = { miss: {} as Record<string, number>, non_cacheable: {} as Record<string, number> };
+    for (const [k, n] of this.#reasons) {
+      const [kind, reason] = k.split("\0");
+      out[kind as "miss" | "non_cacheable"][reason] = n;
+    }
+    return out;
+  }
 
   /** Count one finished compile request. */
   recordCompile(r: CompileRecord): void {
@@ -181,6 +203,7 @@ export class GlobalStats {
     this.#c = new Counters();
     this.#sessionsTotal = 0n;
     this.#ephemeral = 0n;
+    this.#reasons.clear();
   }
 
   /** Copy the counters. */

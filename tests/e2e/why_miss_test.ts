@@ -60,6 +60,19 @@ test("ZCCACHE_LOG: one line per request: hit, miss and why, non-cacheable and wh
       "non-cacheable gcc -E -DX=a\\x0ab\\x1b[31m a.c: preprocessing only (-E)",
     ]);
     assert.match(readFileSync(log, "utf8"), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hit /m);
+    // stats -v: the same misses and non-cacheable requests, counted by kind of reason.
+    const st = await runCli(["stats", "-v", "--json"], { env, cwd: src });
+    assert.equal(st.code, 0, st.err);
+    const j = JSON.parse(st.out);
+    assert.deepEqual(j.miss_reasons, {
+      "new source": 1,
+      "changed flags": 2,
+      "changed env": 1,
+      "changed header": 1,
+    });
+    assert.deepEqual(j.non_cacheable_reasons, { "preprocessing only (-E)": 1 });
+    const text = await runCli(["stats", "-v"], { env, cwd: src });
+    assert.match(text.out, /Misses by reason:\n  2  changed flags\n/);
   } finally {
     await disposeWorld(w);
   }

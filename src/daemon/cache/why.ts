@@ -112,6 +112,21 @@ export function contextDifference(before: EntryOrigin, now: EntryOrigin): string
   return null;
 }
 
+/**
+ * The kind of a miss or non-cacheable reason, for per-reason counts
+ * (`zccache stats -v`): paths and values dropped (`changed header`,
+ * `changed flags`, `changed env`, `__TIME__ used`, ...).
+ */
+export function reasonCategory(reason: string): string {
+  const m = /^(changed (?:header|source)|changed env|compiler changed|changed cwd)\b/.exec(reason);
+  if (m !== null) return m[1];
+  if (/^(?:added|removed|changed) flags?\b/.test(reason) || reason === "changed flag order") {
+    return "changed flags";
+  }
+  return reason.replace(/ (?:in|of|at|for) \/.*$/, "").replace(/(^|\s)\/\S+/g, "$1<path>")
+    .slice(0, 80);
+}
+
 /** One input of an entry whose content no longer matches. */
 export interface InputChange {
   path: string;

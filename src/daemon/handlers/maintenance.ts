@@ -102,6 +102,7 @@ export async function applyLocalRequests(ctx: HandlerContext): Promise<void> {
       started_at_ms: ctx.startedAtMs,
       ephemeral_compiles: Number(g.ephemeralCompiles),
       max_size_bytes: engine?.maxSize ?? null,
+      reasons: ctx.stats.reasonCounts(),
     });
   } catch {
     // read-only project dir: stats shows less

@@ -203,6 +203,10 @@ async function runCompile(
   const outcome = record.outcome;
   ctx.stats.recordCompile(record);
   session?.stats?.record(record);
+  if (outcome === "miss" && r.missReason) ctx.stats.recordReason("miss", r.missReason);
+  if (outcome === "nonCacheable") {
+    ctx.stats.recordReason("non_cacheable", r.reason ?? "not cacheable");
+  }
   writeRequestLog(ctx, env, input, r, outcome);
   if (session !== undefined && (session.logFile !== null || session.journalPath !== null)) {
     const argv = [input.compiler, ...input.args].join(" ");
