@@ -36,7 +36,20 @@ export const SUBCOMMANDS: ReadonlySet<string> = new Set([
   "max-size",
   "evict",
   "config",
+  "fp",
+  "exec",
+  "release-handles",
+  "cache-root",
 ]);
+
+/** Subcommands with their own parser, loaded lazily (name -> module runner). */
+const TOOL_COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> = {
+  fp: async (argv, io) => (await import("./fp.ts")).fpCommand(argv, io),
+  exec: async (argv, io) => (await import("./exec.ts")).execCommand(argv, io),
+  "release-handles": async (argv, io) =>
+    (await import("./handles.ts")).releaseHandlesCommand(argv, io),
+  "cache-root": async (argv, io) => (await import("./handles.ts")).cacheRootCommand(argv, io),
+};
 
 /** True when `main(argv)` takes the wrapper hot path. */
 export function isWrapInvocation(argv: readonly string[]): boolean {
@@ -76,6 +89,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (first === "daemon" || first === "daemon-run") {
     const { daemonMain } = await import("../daemon/main.ts");
     return await daemonMain(rest, io.env);
+  }
+  const tool = Object.hasOwn(TOOL_COMMANDS, first) ? TOOL_COMMANDS[first] : undefined;
+  if (tool !== undefined) return await tool(rest, io);
+  if (first === "help" && rest[0] !== undefined && Object.hasOwn(TOOL_COMMANDS, rest[0])) {
+    return await TOOL_COMMANDS[rest[0]](["--help"], io);
   }
   const { runCommands } = await import("./commands.ts");
   return await runCommands(argv, io);
