@@ -458,6 +458,7 @@ export function ccacheAlias(argv: string[]): string[] {
   const first = argv[0];
   if (first === undefined) return argv;
   if (first.startsWith("--max-size=")) return ["max-size", first.slice(11), ...argv.slice(1)];
+  if (first === "-sv" || first === "-vs") return ["stats", "-v", ...argv.slice(1)]; // ccache -sv
   const to = map[first];
   return to === undefined ? argv : [to, ...argv.slice(1)];
 }

@@ -71,7 +71,7 @@ test("ZCCACHE_LOG: one line per request: hit, miss and why, non-cacheable and wh
       "changed header": 1,
     });
     assert.deepEqual(j.non_cacheable_reasons, { "preprocessing only (-E)": 1 });
-    const text = await runCli(["stats", "-v"], { env, cwd: src });
+    const text = await runCli(["-sv"], { env, cwd: src }); // ccache's spelling
     assert.match(text.out, /Misses by reason:\n  2  changed flags\n/);
   } finally {
     await disposeWorld(w);
