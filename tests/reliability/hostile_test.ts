@@ -247,9 +247,9 @@ test(
         `ping median under attack ${attackMed} ms vs idle ${idleMed} ms`,
       );
       assert.ok(maxRss < rssStart + 300, `max RSS ${maxRss} MiB (start ${rssStart})`);
-      // Target (issue 8): within 20 MiB. Measured residue is V8 heap not yet
-      // collected (see RELIABILITY.md); this bound catches a real leak.
-      assert.ok(rssEnd <= rssStart + 100, `RSS after ${rssEnd} MiB vs start ${rssStart} MiB`);
+      // Issue 8: within 20 MiB of the start (under Deno the daemon's idle-time
+      // GC, src/daemon/idle_gc.ts, returns the burst's uncollected garbage).
+      assert.ok(rssEnd <= rssStart + 20, `RSS after ${rssEnd} MiB vs start ${rssStart} MiB`);
     } finally {
       await d.dispose();
     }
