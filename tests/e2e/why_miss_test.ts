@@ -2,10 +2,17 @@
  * Issue 12, why a miss, end to end against a real daemon and gcc:
  * `ZCCACHE_LOG` lines (hit, miss with its reason, non-cacheable with its
  * reason, escaped, never through a symlink, `log_file` from the config
- * file).
+ * file; compiler changed, evicted, corrupt entry; `stats -v` counts).
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { test } from "../_harness.ts";
 import { disposeWorld, have, makeWorld, runCli, type World } from "./_e2e.ts";
@@ -103,6 +110,48 @@ test("ZCCACHE_LOG: log_file from zccache.conf; a symlinked log is never followed
       0,
     );
     assert.equal(existsSync(join(w.dir, "no")), false);
+  } finally {
+    await disposeWorld(w);
+  }
+}, { ignore: noGcc, timeout: 120_000 });
+
+/** Every blob file under the store (`blobs/<2hex>/<hash>[.zst]`). */
+function blobFiles(cacheDir: string): string[] {
+  const root = join(cacheDir, "zccache-ts", "blobs");
+  return readdirSync(root).flatMap((d) => readdirSync(join(root, d)).map((f) => join(root, d, f)));
+}
+
+test("ZCCACHE_LOG: compiler changed, evicted, corrupt entry", async () => {
+  const w = makeWorld("whyfault");
+  try {
+    const src = project(w);
+    const log = join(w.dir, "req.log");
+    const env = { ...w.env, ZCCACHE_LOG: log };
+    // A compiler whose binary changes in place (a launcher script named gcc).
+    const bin = join(w.dir, "bin");
+    mkdirSync(bin);
+    const gcc = join(bin, "gcc");
+    const script = (n: number) =>
+      writeFileSync(gcc, `#!/bin/sh\n# build ${n}\nPATH="${w.env.PATH}" exec gcc "$@"\n`, {
+        mode: 0o755,
+      });
+    script(1);
+    const cc = () => runCli([gcc, "-c", "a.c", "-o", "a.o"], { env, cwd: src });
+    assert.equal((await cc()).code, 0);
+    script(2);
+    assert.equal((await cc()).code, 0);
+    const ev = await runCli(["evict", "--max-size", "0"], { env, cwd: src });
+    assert.equal(ev.code, 0, ev.err);
+    assert.equal((await cc()).code, 0);
+    for (const f of blobFiles(w.cacheDir)) writeFileSync(f, "garbage");
+    assert.equal((await cc()).code, 0);
+    const a = join(src, "a.c");
+    assert.deepEqual(logLines(log), [
+      `miss ${a}: new source`,
+      `miss ${a}: compiler changed`,
+      `miss ${a}: evicted`,
+      `miss ${a}: corrupt entry (dropped)`,
+    ]);
   } finally {
     await disposeWorld(w);
   }
