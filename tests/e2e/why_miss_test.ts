@@ -10,6 +10,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -156,3 +157,24 @@ test("ZCCACHE_LOG: compiler changed, evicted, corrupt entry", async () => {
     await disposeWorld(w);
   }
 }, { ignore: noGcc, timeout: 120_000 });
+
+test("ZCCACHE_LOG: links and archives get their line too", async () => {
+  const w = makeWorld("whylink");
+  try {
+    const src = project(w);
+    const log = join(w.dir, "req.log");
+    const env = { ...w.env, ZCCACHE_LOG: log };
+    assert.equal((await runCli(["gcc", "-c", "a.c", "-o", "a.o"], { env, cwd: src })).code, 0);
+    for (let i = 0; i < 2; i++) {
+      rmSync(join(src, "libx.a"), { force: true }); // a replace into it would be another key
+      const r = await runCli(["ar", "rcsD", "libx.a", "a.o"], { env, cwd: src });
+      assert.equal(r.code, 0, r.err);
+    }
+    assert.deepEqual(logLines(log).slice(1), [
+      "miss ar rcsD libx.a a.o: no entry for this link",
+      "hit ar rcsD libx.a a.o",
+    ]);
+  } finally {
+    await disposeWorld(w);
+  }
+}, { ignore: noGcc || !have("ar"), timeout: 120_000 });

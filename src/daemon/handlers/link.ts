@@ -9,7 +9,7 @@
  */
 import type { RequestOf } from "../../core/messages.ts";
 import type { HandlerContext, HandlerResult } from "./context.ts";
-import { compileEnv } from "./session.ts";
+import { compileEnv, logRequest } from "./session.ts";
 
 /** `LinkEphemeral`: plan, then hit, miss (stored) or pass through. */
 export async function handleLinkEphemeral(
@@ -22,13 +22,24 @@ export async function handleLinkEphemeral(
     return { response: { kind: "Error", message: "link engine unavailable in this daemon" } };
   }
   try {
+    const env = compileEnv(req.env, []);
     const r = await engine.link({
       tool: req.tool,
       args: req.args,
       cwd: req.cwd,
-      env: compileEnv(req.env, []),
+      env,
       signal,
       clientPid: req.clientPid,
+    });
+    logRequest(ctx, env, req.cwd, {
+      kind: r.kind === "hit" || r.kind === "miss" || r.kind === "error" ? r.kind : "non_cacheable",
+      reason: r.reason,
+      // Links have no nearest-entry comparison: their key covers every input.
+      missReason: r.kind === "miss" ? r.reason ?? "no entry for this link" : null,
+      sources: [],
+      compiler: req.tool,
+      args: req.args,
+      exitCode: r.exitCode,
     });
     ctx.log.event("link", {
       tool: req.tool,

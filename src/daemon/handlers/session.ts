@@ -15,8 +15,13 @@ import process from "node:process";
 import type { EnvPair, RequestOf, Response } from "../../core/messages.ts";
 import { isSessionId, type Session, writeSessionJournal, writeSessionLog } from "../sessions.ts";
 import { type CompileOutcome, compileRecord } from "../stats.ts";
-import type { BackendCompileResult, HandlerContext, HandlerResult } from "./context.ts";
-import { appendRequestLog, requestLogLine, requestLogPath } from "../request_log.ts";
+import type { HandlerContext, HandlerResult } from "./context.ts";
+import {
+  appendRequestLog,
+  type RequestLogEntry,
+  requestLogLine,
+  requestLogPath,
+} from "../request_log.ts";
 
 /** `SessionStart` -> `SessionStarted{session_id, journal_path}`. */
 export function handleSessionStart(
@@ -207,7 +212,19 @@ async function runCompile(
   if (outcome === "nonCacheable") {
     ctx.stats.recordReason("non_cacheable", r.reason ?? "not cacheable");
   }
-  writeRequestLog(ctx, env, input, r, outcome);
+  logRequest(ctx, env, input.cwd, {
+    kind: outcome === "nonCacheable"
+      ? "non_cacheable"
+      : outcome === "cachedError"
+      ? "hit"
+      : outcome,
+    reason: r.reason ?? null,
+    missReason: r.missReason,
+    sources: r.sources ?? [],
+    compiler: input.compiler,
+    args: input.args,
+    exitCode: r.exitCode,
+  });
   if (session !== undefined && (session.logFile !== null || session.journalPath !== null)) {
     const argv = [input.compiler, ...input.args].join(" ");
     writeSessionLog(
@@ -240,34 +257,21 @@ async function runCompile(
 
 const logFaults = new Set<string>();
 
-/** One `ZCCACHE_LOG` line for the request (see `request_log.ts`); a fault is logged once per file. */
-function writeRequestLog(
+/**
+ * One `ZCCACHE_LOG` line for a compile or link request (see
+ * `request_log.ts`); a fault is logged once per file.
+ */
+export function logRequest(
   ctx: HandlerContext,
   env: Record<string, string>,
-  input: CompileInput,
-  r: BackendCompileResult,
-  outcome: CompileOutcome,
+  cwd: string,
+  entry: RequestLogEntry,
 ): void {
   let path: string | null = null;
   try {
-    path = requestLogPath(env, ctx.cacheRoot, input.cwd);
+    path = requestLogPath(env, ctx.cacheRoot, cwd);
     if (path === null) return;
-    appendRequestLog(
-      path,
-      requestLogLine({
-        kind: outcome === "nonCacheable"
-          ? "non_cacheable"
-          : outcome === "cachedError"
-          ? "hit"
-          : outcome,
-        reason: r.reason ?? null,
-        missReason: r.missReason,
-        sources: r.sources ?? [],
-        compiler: input.compiler,
-        args: input.args,
-        exitCode: r.exitCode,
-      }),
-    );
+    appendRequestLog(path, requestLogLine(entry));
   } catch (err) {
     const key = path ?? "";
     if (logFaults.has(key)) return;
