@@ -40,6 +40,7 @@ export const SUBCOMMANDS: ReadonlySet<string> = new Set([
   "exec",
   "release-handles",
   "cache-root",
+  "explain",
 ]);
 
 /** Subcommands with their own parser, loaded lazily (name -> module runner). */
@@ -49,6 +50,7 @@ const TOOL_COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<numbe
   "release-handles": async (argv, io) =>
     (await import("./handles.ts")).releaseHandlesCommand(argv, io),
   "cache-root": async (argv, io) => (await import("./handles.ts")).cacheRootCommand(argv, io),
+  explain: async (argv, io) => (await import("./explain.ts")).cmdExplain(argv, io),
 };
 
 /** True when `main(argv)` takes the wrapper hot path. */
