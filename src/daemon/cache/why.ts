@@ -127,6 +127,9 @@ export function reasonCategory(reason: string): string {
     .slice(0, 80);
 }
 
+/** Entries of one context compared for the nearest (most recently used first). */
+const MAX_ENTRIES_COMPARED = 4;
+
 /** One input of an entry whose content no longer matches. */
 export interface InputChange {
   path: string;
@@ -145,11 +148,13 @@ export function inputDifference(
   isSource: (path: string) => boolean,
 ): string | null {
   let best: InputChange[] | null = null;
-  for (const e of entries) {
+  // The most recently used few only: each input costs a stat (a miss compiles anyway).
+  for (const e of entries.slice(0, MAX_ENTRIES_COMPARED)) {
     const changed: InputChange[] = [];
     for (const [p, h] of e.inputs) {
       const now = hashOf(p);
       if (now !== h) changed.push({ path: p, now });
+      if (best !== null && changed.length >= best.length) break; // not nearer
     }
     if (changed.length === 0) return null;
     if (best === null || changed.length < best.length) best = changed;
