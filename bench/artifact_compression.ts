@@ -32,6 +32,6 @@ console.log(
   "ratio",
   (obj.length / statSync(zf).size).toFixed(2),
 );
-let t0 = performance.now();
+const t0 = performance.now();
 for (let i = 0; i < 50; i++) await z.remove(hz), await z.put(obj);
 console.log("put zstd", ((performance.now() - t0) / 50).toFixed(3), "ms");
