@@ -10,6 +10,28 @@ interface TestOptions {
   ignore?: boolean;
   /** Milliseconds; Bun's default per-test timeout is 5 s. */
   timeout?: number;
+  /**
+   * Deno's op and resource sanitizers (a test that leaks a timer, a socket
+   * or a file fails). Default: on for tests/core (sans-IO), tests/client
+   * and the harness itself; off elsewhere, where tests start daemons and
+   * processes that outlive one test on purpose.
+   */
+  sanitize?: boolean;
+}
+
+/** The file that called {@link test} (from the stack), for the sanitizer default. */
+function callerFile(): string {
+  const lines = (new Error().stack ?? "").split("\n");
+  for (const l of lines.slice(1)) {
+    if (!l.includes("_harness.ts")) return l;
+  }
+  return "";
+}
+
+function sanitizeByDefault(): boolean {
+  const f = callerFile();
+  return f.includes("/tests/core/") || f.includes("/tests/harness_test.ts") ||
+    f.includes("/tests/client/");
 }
 
 interface DenoLike {
@@ -38,7 +60,14 @@ export const runtime: "deno" | "bun" = deno ? "deno" : "bun";
 /** Register a test under either runner. */
 export function test(name: string, fn: TestFn, options: TestOptions = {}): void {
   if (deno) {
-    deno.test({ name, fn, ignore: options.ignore, sanitizeOps: false, sanitizeResources: false });
+    const sanitize = options.sanitize ?? sanitizeByDefault();
+    deno.test({
+      name,
+      fn,
+      ignore: options.ignore,
+      sanitizeOps: sanitize,
+      sanitizeResources: sanitize,
+    });
   } else if (options.ignore) {
     (bunTest as unknown as { skip: (n: string, f: TestFn) => void }).skip(name, fn);
   } else {
