@@ -262,6 +262,10 @@ export async function runCommands(argv: string[], io: CliIo): Promise<number> {
       code = await cmdSessionStats(io, id, o);
     });
   sub("explain", "would this compile hit? zccache explain [--json] -- <compiler> [args...]");
+  sub("exec", "cache any tool by declared inputs/outputs: zccache exec [options] -- <tool> ...");
+  sub("fp", "did these inputs change? zccache fp check|mark-success|mark-failure|invalidate");
+  sub("release-handles", "end every session under a path: zccache release-handles --path P");
+  sub("cache-root", "print the cache root directory [--json]");
   sub("wrap", "run a compiler through the cache: zccache wrap -- <compiler> [args...]");
   sub("cc", "wrap `cc`: zccache cc [args...]");
   sub("daemon", "run the daemon (normally auto-started)");

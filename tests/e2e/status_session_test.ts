@@ -130,7 +130,10 @@ test("clear and session stats count exactly what was compiled", async () => {
     assert.equal(endAgain.code, 1, "an ended session is unknown: a message and exit 1 (issue 12)");
     assert.match(endAgain.err, /unknown session/);
     assert.equal((await statusJson(w)).sessions_active, 0);
-    if (existsSync(log)) assert.ok(readFileSync(log, "utf8").length > 0);
+    assert.ok(existsSync(log), "the session log was written");
+    const logText = readFileSync(log, "utf8");
+    assert.match(logText, /\[MISS\] \S*gcc -c a\.c -o a\.o \(reason: new source\)/);
+    assert.equal(logText.match(/\[HIT\]/g)?.length, 3, logText);
 
     const cleared = await runCli(["clear"], { env: w.env });
     assert.equal(cleared.code, 0, cleared.err);

@@ -233,6 +233,8 @@ async function runCompile(
         ? `${LOG_LABEL[outcome]} ${r.reason ?? "not cacheable"}: ${argv} exit_code=${r.exitCode}`
         : outcome === "error"
         ? `${LOG_LABEL[outcome]} ${argv} exit_code=${r.exitCode}`
+        : outcome === "miss"
+        ? `${LOG_LABEL[outcome]} ${argv} (reason: ${r.missReason ?? "new source"})`
         : `${LOG_LABEL[outcome]} ${argv}`,
     );
     writeSessionJournal(session, {
