@@ -1028,22 +1028,23 @@ export class CompileEngine {
       bytesWritten: 0,
       source: unit.source,
     });
-    const dir = this.#privateDir();
-    if (dir === null) {
-      // The cache side is broken: the user's own command, uncached.
-      const r = await this.#runLimited(
+    // The user's own command, uncached: the result is then exactly theirs.
+    const userCommand = async (reason: string): Promise<UnitResult> => {
+      const again = await this.#runLimited(
         req.compiler,
         single ? req.args : unit.userArgs,
         req,
         req.env,
       );
-      this.#total++;
-      if (r.exitCode !== 0) this.#errors++;
+      if (again.exitCode !== 0) this.#errors++;
       else this.#nonCacheable++;
-      return {
-        ...result(r, r.exitCode === 0 ? "uncached" : "error"),
-        reason: "cache directory unusable",
-      };
+      return { ...result(again, again.exitCode === 0 ? "uncached" : "error"), reason };
+    };
+    const dir = this.#privateDir();
+    if (dir === null) {
+      // The cache side is broken: the user's own command, uncached.
+      this.#total++;
+      return await userCommand("cache directory unusable");
     }
     const objName = unit.object.path === null ? "out.o" : basename(unit.object.path);
     const paths = {
@@ -1083,18 +1084,7 @@ export class CompileEngine {
           // The compile succeeded but its outputs could not reach the user's paths:
           // run the user's own command so the result is exactly theirs.
           this.#log(`could not deliver outputs of ${unit.source}: ${copied}; compiling in place`);
-          const again = await this.#runLimited(
-            req.compiler,
-            single ? req.args : unit.userArgs,
-            req,
-            req.env,
-          );
-          if (again.exitCode !== 0) this.#errors++;
-          else this.#nonCacheable++;
-          return {
-            ...result(again, again.exitCode === 0 ? "uncached" : "error"),
-            reason: "outputs could not be written privately",
-          };
+          return await userCommand("outputs could not be written privately");
         }
       }
       if (r.exitCode !== 0) {
@@ -1102,18 +1092,7 @@ export class CompileEngine {
           // The failure is about our private directory (full disk, quota): the
           // user's own command decides, uncached.
           this.#warnOnce("tmpwrite", `private output in ${dir} failed; compiling uncached`);
-          const again = await this.#runLimited(
-            req.compiler,
-            single ? req.args : unit.userArgs,
-            req,
-            req.env,
-          );
-          if (again.exitCode !== 0) this.#errors++;
-          else this.#nonCacheable++;
-          return {
-            ...result(again, again.exitCode === 0 ? "uncached" : "error"),
-            reason: "outputs could not be written privately",
-          };
+          return await userCommand("outputs could not be written privately");
         }
         this.#errors++;
         return result(r, "error");
