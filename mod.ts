@@ -2,11 +2,21 @@
  * zccache-ts: a compiler cache for Deno and Bun that speaks the daemon wire of
  * zccache 1.12.2 byte for byte.
  *
- * This entry re-exports the pieces a build script needs: the wire core
+ * This entry re-exports the pieces a build script needs: the build-script
+ * API (`ZccacheClient`), the wire core
  * (frames, v15 bincode, v16 prost, the FrameV1 lane), the client
  * (`IpcConnection`, `daemonControlRoundtrip`) and endpoint discovery, by name.
  * Subpaths `./core`, `./client` and `./transport` export the fuller sets of
  * each layer; everything else is internal.
+ *
+ * @example A build script: compile through the cache (the daemon starts by itself)
+ * ```ts ignore
+ * import { ZccacheClient } from "./mod.ts";
+ *
+ * await using zc = await ZccacheClient.connect();
+ * const r = await zc.compile({ compiler: "gcc", args: ["-O2", "-c", "a.c", "-o", "a.o"] });
+ * if (r.exitCode !== 0) console.error(new TextDecoder().decode(r.stderr));
+ * ```
  *
  * @example Ask a running daemon for its status (any zccache 1.12.2 daemon, or ours)
  * ```ts ignore
@@ -70,6 +80,23 @@ export { decodeProstFrame, encodeProstFrame } from "./src/core/prost.ts";
 export type { ProstDecoded, ProstFrameDecoded } from "./src/core/prost.ts";
 export { decodeWireMessage } from "./src/core/wire.ts";
 export type { DecodedWire, Lane } from "./src/core/wire.ts";
+export {
+  type ClearResult,
+  type ClientEnv,
+  type CompileJob,
+  type CompileManyOptions,
+  type CompileOptions,
+  type CompileProgress,
+  type CompileResult,
+  ensureDaemon,
+  type EnsureDaemonOptions,
+  type LinkJob,
+  type LinkResult,
+  type SessionOptions,
+  ZccacheClient,
+  type ZccacheClientOptions,
+  type ZccacheSession,
+} from "./src/client/mod.ts";
 export {
   type ControlOptions,
   type ControlRequest,

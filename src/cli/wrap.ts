@@ -22,13 +22,11 @@
  *
  * @module
  */
-import { accessSync, constants as fsConstants, realpathSync, statSync } from "node:fs";
-import { delimiter, isAbsolute, join, resolve } from "node:path";
 import process from "node:process";
 import { isZccacheError } from "../core/errors.ts";
 import type { EnvPair, Request, Response } from "../core/messages.ts";
 import { IpcConnection } from "../client/ipc_connection.ts";
-import { endpointFromEnv } from "../transport/endpoint.ts";
+import { clientEndpoint, isExecutableFile, resolveTool } from "../client/resolve_tool.ts";
 import type { CliIo } from "./io.ts";
 import { isLinkInvocation } from "./link_route.ts";
 
@@ -42,74 +40,7 @@ export function envFlag(value: string | undefined): boolean {
   return v === "1" || v === "true";
 }
 
-/**
- * The real path of this program when it runs as a single-file binary, so
- * that a `PATH` lookup never resolves the compiler to zccache itself.
- */
-function selfExecutables(): Set<string> {
-  const out = new Set<string>();
-  const candidates = [process.execPath];
-  const script = process.argv[1];
-  if (script !== undefined && isAbsolute(script)) candidates.push(script);
-  for (const c of candidates) {
-    const base = c.split(/[\\/]/).pop() ?? "";
-    // The runtime itself (deno/bun/node) is a legitimate tool name; only a
-    // binary that is zccache is excluded.
-    if (/^(deno|bun|node)(\.exe)?$/i.test(base)) continue;
-    try {
-      out.add(realpathSync(c));
-    } catch {
-      // not a real file (e.g. Bun's /$bunfs/ virtual path)
-    }
-  }
-  return out;
-}
-
-function isExecutableFile(p: string): boolean {
-  try {
-    if (!statSync(p).isFile()) return false;
-    accessSync(p, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Resolve a tool name the way zccache does: a name with a path separator is
- * made absolute against `cwd`; a bare name is looked up on `PATH` (skipping
- * zccache's own executable); unresolved names come back `null`.
- *
- * @example
- * ```ts
- * import { resolveTool } from "./wrap.ts";
- * const gcc = resolveTool("sh", { PATH: "/usr/bin:/bin" }, "/");
- * console.log(gcc); // e.g. "/usr/bin/sh"
- * ```
- */
-export function resolveTool(name: string, env: Record<string, string>, cwd: string): string | null {
-  if (name.includes("/") || (process.platform === "win32" && name.includes("\\"))) {
-    return resolve(cwd, name);
-  }
-  const self = selfExecutables();
-  const exts = process.platform === "win32" ? ["", ".exe", ".cmd", ".bat"] : [""];
-  for (const dir of (env.PATH ?? "").split(delimiter)) {
-    const base = dir === "" ? cwd : resolve(cwd, dir);
-    for (const ext of exts) {
-      const candidate = join(base, name + ext);
-      if (!isExecutableFile(candidate)) continue;
-      let real = candidate;
-      try {
-        real = realpathSync(candidate);
-      } catch {
-        // keep the candidate
-      }
-      if (self.has(real)) continue;
-      return candidate;
-    }
-  }
-  return null;
-}
+export { resolveTool } from "../client/resolve_tool.ts";
 
 /** A compiler exit code as a process exit code: low byte, but non-zero never becomes 0. */
 export function processExitCode(code: number): number {
@@ -227,11 +158,7 @@ async function compileOnce(
  * cwd here, before any daemon (running from another directory) hears of it.
  */
 export function wrapperEndpoint(io: CliIo): string {
-  const endpoint = endpointFromEnv(io.env, process.platform, { cwd: io.cwd });
-  if (endpoint === "" || endpoint.startsWith("\\\\.\\pipe\\") || isAbsolute(endpoint)) {
-    return endpoint;
-  }
-  return resolve(io.cwd, endpoint);
+  return clientEndpoint(io.env, io.cwd);
 }
 
 /**
