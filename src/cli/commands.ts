@@ -12,7 +12,8 @@ import process from "node:process";
 import { Command, CommanderError } from "commander";
 import type { Request, Response } from "../core/messages.ts";
 import { isZccacheError } from "../core/errors.ts";
-import { ensureDaemon, roundtrip, stopDaemon } from "../client/ensure_daemon.ts";
+import { daemonRequest } from "../client/control.ts";
+import { ensureDaemon, stopDaemon } from "../client/lifecycle.ts";
 import { endpointFromEnv } from "../transport/endpoint.ts";
 import type { CliIo } from "./io.ts";
 import { formatSessionStats, toWireJson } from "./format.ts";
@@ -27,9 +28,13 @@ function endpointOf(io: CliIo, explicit?: string): string {
   return endpointFromEnv(io.env, process.platform, { cwd: io.cwd, explicit: explicit ?? null });
 }
 
-/** A control/session request on a fresh v15 bincode connection. */
-async function request(endpoint: string, req: Request): Promise<Response | null> {
-  return await roundtrip(endpoint, req, CONTROL_TIMEOUT_MS);
+/** A session request through the one daemon client (bincode unless `ZCCACHE_DAEMON_WIRE` says otherwise). */
+async function request(io: CliIo, endpoint: string, req: Request): Promise<Response | null> {
+  return await daemonRequest(endpoint, req, {
+    env: io.env,
+    timeoutMs: CONTROL_TIMEOUT_MS,
+    connectTimeoutMs: CONTROL_TIMEOUT_MS,
+  });
 }
 
 function json(value: unknown): string {
@@ -80,7 +85,7 @@ async function cmdSessionStart(
     return 1;
   }
   await ensureDaemon(endpoint, { env: io.env });
-  const r = await request(endpoint, {
+  const r = await request(io, endpoint, {
     kind: "SessionStart",
     clientPid: process.pid,
     workingDir: opts.cwd ?? io.cwd,
@@ -109,13 +114,13 @@ async function cmdSessionEnd(io: CliIo, id: string, opts: { json?: boolean }): P
   try {
     // The wire's SessionEnd is idempotent; SessionStats tells an unknown
     // (or already ended) session apart, as `session-stats` reports it.
-    const known = await request(endpoint, { kind: "SessionStats", sessionId: id });
+    const known = await request(io, endpoint, { kind: "SessionStats", sessionId: id });
     if (known?.kind !== "SessionStatsResult") {
       await io.stderr(`zccache: session-end: ${describeReply(known)}\n`);
       if (opts.json) await io.stdout(json({ session_id: id, stats: null }));
       return 1;
     }
-    r = await request(endpoint, { kind: "SessionEnd", sessionId: id });
+    r = await request(io, endpoint, { kind: "SessionEnd", sessionId: id });
   } catch (e) {
     if (isZccacheError(e, "DaemonUnreachable")) {
       await io.stderr(
@@ -147,7 +152,7 @@ async function cmdSessionStats(io: CliIo, id: string, opts: { json?: boolean }):
   const endpoint = endpointOf(io);
   let r: Response | null;
   try {
-    r = await request(endpoint, { kind: "SessionStats", sessionId: id });
+    r = await request(io, endpoint, { kind: "SessionStats", sessionId: id });
   } catch (e) {
     if (isZccacheError(e, "DaemonUnreachable")) {
       await io.stderr(`daemon not running at ${endpoint}\n`);

@@ -15,7 +15,8 @@ import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { Request, Response } from "../core/messages.ts";
-import { ensureDaemon, roundtrip } from "../client/ensure_daemon.ts";
+import { daemonRequest } from "../client/control.ts";
+import { ensureDaemon } from "../client/lifecycle.ts";
 import { endpointFromEnv } from "../transport/endpoint.ts";
 import type { CliIo } from "./io.ts";
 import { parseOptions, UsageError } from "./_args.ts";
@@ -178,7 +179,11 @@ export async function execCommand(argv: string[], io: CliIo): Promise<number> {
   let r: Response | null;
   try {
     await ensureDaemon(endpoint, { env: io.env, cwd: io.cwd });
-    r = await roundtrip(endpoint, req, TIMEOUT_MS);
+    r = await daemonRequest(endpoint, req, {
+      env: io.env,
+      timeoutMs: TIMEOUT_MS,
+      connectTimeoutMs: TIMEOUT_MS,
+    });
   } catch (e) {
     await io.stderr(`zccache exec: cannot connect to daemon: ${(e as Error).message}\n`);
     return 2;

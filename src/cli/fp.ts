@@ -23,7 +23,8 @@
 import process from "node:process";
 import { resolve } from "node:path";
 import type { Request, Response } from "../core/messages.ts";
-import { ensureDaemon, roundtrip } from "../client/ensure_daemon.ts";
+import { daemonRequest } from "../client/control.ts";
+import { ensureDaemon } from "../client/lifecycle.ts";
 import { endpointFromEnv } from "../transport/endpoint.ts";
 import type { CliIo } from "./io.ts";
 import { parseOptions, UsageError } from "./_args.ts";
@@ -145,7 +146,11 @@ async function fp(argv: string[], io: CliIo): Promise<number> {
   }
   let r: Response | null;
   try {
-    r = await roundtrip(endpoint, req, TIMEOUT_MS);
+    r = await daemonRequest(endpoint, req, {
+      env: io.env,
+      timeoutMs: TIMEOUT_MS,
+      connectTimeoutMs: TIMEOUT_MS,
+    });
   } catch (e) {
     await io.stderr(`zccache fp: cannot connect to daemon: ${(e as Error).message}\n`);
     return 2;

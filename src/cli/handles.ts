@@ -15,7 +15,8 @@
 import process from "node:process";
 import { resolve } from "node:path";
 import type { Response } from "../core/messages.ts";
-import { pingDaemon, roundtrip } from "../client/ensure_daemon.ts";
+import { daemonRequest } from "../client/control.ts";
+import { pingDaemon } from "../client/spawn.ts";
 import { resolveDaemonPaths } from "../daemon/paths.ts";
 import type { CliIo } from "./io.ts";
 import { parseOptions, UsageError } from "./_args.ts";
@@ -74,8 +75,14 @@ export async function releaseHandlesCommand(argv: string[], io: CliIo): Promise<
   let r: Response | null = null;
   let reachable = true;
   try {
-    reachable = await pingDaemon(endpoint);
-    if (reachable) r = await roundtrip(endpoint, { kind: "ReleaseWorktreeHandles", path }, 30_000);
+    reachable = await pingDaemon(endpoint, 2_000, io.env);
+    if (reachable) {
+      r = await daemonRequest(endpoint, { kind: "ReleaseWorktreeHandles", path }, {
+        env: io.env,
+        timeoutMs: 30_000,
+        connectTimeoutMs: 30_000,
+      });
+    }
   } catch (e) {
     await io.stderr(`zccache: broken connection to daemon: ${(e as Error).message}\n`);
     return 1;

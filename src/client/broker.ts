@@ -55,7 +55,7 @@ import {
 } from "../core/envelope.ts";
 import type { Conn, Transport } from "../transport/types.ts";
 import { hashTo16Hex } from "./_blake3.ts";
-import type { DaemonConnectRoute, Env } from "./connect.ts";
+import type { DaemonConnectRoute, Env } from "./types.ts";
 
 /** running-process `PROTOCOL_VERSION` (Hello min/max). */
 export const BROKER_PROTOCOL_VERSION = 1;

@@ -25,31 +25,10 @@ import process from "node:process";
 import { ZccacheError } from "../core/errors.ts";
 import { isPipeEndpoint } from "../transport/endpoint.ts";
 import { defaultTransport } from "../transport/select.ts";
-import type { Conn, Transport } from "../transport/types.ts";
+import type { Conn } from "../transport/types.ts";
+import type { ConnectDaemonOptions, DaemonConnectRoute, Env } from "./types.ts";
 
-/** An environment map (`process.env` shape). */
-export type Env = Record<string, string | undefined>;
-
-/** How a connection reached the daemon (zccache `DaemonConnectRoute`). */
-export type DaemonConnectRoute =
-  | { kind: "Direct" }
-  | {
-    kind: "Broker";
-    /** running-process `BackendConnectionRoute`. */
-    route: "HelloSkip" | "BrokerNegotiated";
-    /** The endpoint the data connection went to. */
-    endpoint: string;
-  };
-
-/** Options for {@link connectDaemon}. */
-export interface ConnectDaemonOptions {
-  /** Transport to dial with (default: `defaultTransport(env)`). */
-  transport?: Transport;
-  /** Connect timeout in milliseconds for the direct connect. */
-  timeoutMs?: number;
-  /** Environment to read the lane switches from (default: `process.env`). */
-  env?: Env;
-}
+export type { ConnectDaemonOptions, DaemonConnectRoute, Env } from "./types.ts";
 
 /** `RUNNING_PROCESS_DISABLE`: exactly `"1"` disables the broker lane. */
 export const RUNNING_PROCESS_DISABLE_ENV = "RUNNING_PROCESS_DISABLE";

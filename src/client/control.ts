@@ -24,23 +24,36 @@
  * 5. bincode: bincode v15, bincode-only receive.
  * 6. frame: FrameV1 both ways, no fallback.
  *
+ * This is the ONE daemon client: the CLI's subcommands, the daemon
+ * lifecycle (`spawn.ts`, `lifecycle.ts`) and the library all send through
+ * {@link daemonRequest}. Control requests take the selection above;
+ * every other request (session, fingerprint, exec, ...) takes zccache's
+ * full-family lane (`fullFamilyWire`: bincode unless `prost`/`frame` is
+ * set, no fallback). The bincode attempt is `roundtrip.ts`'s
+ * `bincodeRoundtrip`, the one the wrapper's compile send uses too, and the
+ * mismatch test is its `isDaemonVersionRejection`.
+ *
  * @module
  */
 import process from "node:process";
 import { ZccacheError } from "../core/errors.ts";
-import { type DaemonWire, isWireMismatchMessage, parseDaemonWire } from "../core/wire_env.ts";
-import type { Request, RequestOf, Response } from "../core/messages.ts";
+import { fullFamilyWire, isWireMismatchMessage, parseDaemonWire } from "../core/wire_env.ts";
+import type { Request, Response } from "../core/messages.ts";
 import { controlKinds, type ControlRequestKind, isControlKind, listNames } from "../core/schema.ts";
 import type { Transport } from "../transport/types.ts";
-import { brokerLaneActive, connectDaemonWithRoute, type Env } from "./connect.ts";
-import {
-  type DecodedWireResponse,
-  DEFAULT_CLIENT_RECV_TIMEOUT_MS,
-  IpcConnection,
-} from "./ipc_connection.ts";
+import { brokerLaneActive, connectDaemonWithRoute } from "./connect.ts";
+import { DEFAULT_CLIENT_RECV_TIMEOUT_MS, IpcConnection } from "./ipc_connection.ts";
+import { bincodeRoundtrip, isDaemonVersionRejection } from "./roundtrip.ts";
+import type {
+  ControlOptions,
+  ControlRequest,
+  DecodedWireResponse,
+  Env,
+  WireSelection,
+} from "./types.ts";
 
-/** The four control requests `daemonControlRoundtrip` accepts. */
-export type ControlRequest = RequestOf<"Ping" | "Status" | "Shutdown" | "Clear">;
+export type { ControlOptions, ControlRequest, WireSelection } from "./types.ts";
+export { isDaemonVersionRejection } from "./roundtrip.ts";
 
 /**
  * Compile-time proof: {@link ControlRequest} is the schema's control slice
@@ -55,21 +68,6 @@ void _controlRequestProof;
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
-/** Options for {@link daemonControlRoundtrip}. */
-export interface ControlOptions {
-  /** Environment (`ZCCACHE_DAEMON_WIRE`, broker switches). Default `process.env`. */
-  env?: Env;
-  /** Receive timeout per attempt in ms (default 300 000, zccache's default). */
-  timeoutMs?: number;
-  /** Transport (default: the runtime's). */
-  transport?: Transport;
-  /** Connect timeout per attempt in ms (1.12.2 has none). */
-  connectTimeoutMs?: number;
-}
-
-/** The wire selection `ZCCACHE_DAEMON_WIRE` resolves to. */
-export type WireSelection = DaemonWire;
-
 /**
  * zccache `client_wire_selection_from_env` (see `parseDaemonWire`): unset,
  * "" or auto -> auto; bincode|bincode-v15|v15; prost|prost-v16|v16;
@@ -79,7 +77,7 @@ export function parseWireSelection(value: string | undefined): WireSelection {
   return parseDaemonWire(value);
 }
 
-/** zccache `control_wire_mismatch_message`. */
+/** zccache `control_wire_mismatch_message` (the text test of {@link isDaemonVersionRejection}). */
 export function controlWireMismatchMessage(message: string): boolean {
   return isWireMismatchMessage(message);
 }
@@ -147,12 +145,16 @@ async function attempt(
   req: Request,
   lane: "bincode" | "prost" | "frame",
 ): Promise<Response | null> {
+  if (lane === "bincode") {
+    return await bincodeRoundtrip(ctx.endpoint, req, {
+      env: ctx.env,
+      timeoutMs: ctx.timeoutMs,
+      ...(ctx.transport !== undefined ? { transport: ctx.transport } : {}),
+      ...(ctx.connectTimeoutMs !== undefined ? { connectTimeoutMs: ctx.connectTimeoutMs } : {}),
+    });
+  }
   const conn = await openControl(ctx);
   try {
-    if (lane === "bincode") {
-      await conn.send(req);
-      return await conn.recv(ctx.timeoutMs);
-    }
     if (lane === "prost") await conn.sendProst(req);
     else await conn.sendFrame(req);
     return await recvControlWire(conn, ctx.timeoutMs);
@@ -161,13 +163,13 @@ async function attempt(
   }
 }
 
-async function roundtrip(
+async function controlRoundtrip(
   endpoint: string,
   req: Request,
   options: ControlOptions,
 ): Promise<Response | null> {
   const env = options.env ?? process.env;
-  const selection = parseWireSelection(env.ZCCACHE_DAEMON_WIRE);
+  const selection = options.wire ?? parseWireSelection(env.ZCCACHE_DAEMON_WIRE);
   const ctx: Ctx = {
     endpoint,
     env,
@@ -176,7 +178,8 @@ async function roundtrip(
     connectTimeoutMs: options.connectTimeoutMs,
   };
 
-  if (brokerLaneActive(env)) {
+  // A pinned wire is that lane over whatever route the connect takes.
+  if (options.wire === undefined && brokerLaneActive(env)) {
     const { conn, route } = await connectDaemonWithRoute(endpoint, {
       transport: options.transport,
       timeoutMs: options.connectTimeoutMs,
@@ -213,7 +216,7 @@ async function roundtrip(
         throw e instanceof SendRecvError ? e.inner : e;
       }
       if (first === null) return await attempt(ctx, req, "bincode");
-      if (first.kind === "Error" && controlWireMismatchMessage(first.message)) {
+      if (isDaemonVersionRejection(first)) {
         return await attempt(ctx, req, "bincode");
       }
       return first;
@@ -256,7 +259,56 @@ export function daemonControlRoundtrip(
   req: ControlRequest,
   options: ControlOptions = {},
 ): Promise<Response | null> {
-  return roundtrip(endpoint, req, options);
+  return controlRoundtrip(endpoint, req, options);
+}
+
+/**
+ * Send any request to the daemon and return its response (`null`: the
+ * daemon closed without replying). The one daemon client of the CLI, the
+ * lifecycle code and the library:
+ *
+ * - a control request (Ping, Status, Shutdown, Clear, ReleaseWorktreeHandles)
+ *   takes the control wire selection with its auto prost-then-bincode
+ *   fallback ({@link daemonControlRoundtrip});
+ * - any other request takes the full-family lane: `options.wire`, else
+ *   `ZCCACHE_DAEMON_WIRE` read by `fullFamilyWire` (bincode unless `prost`
+ *   or `frame`), on one fresh connection, no fallback.
+ *
+ * @example
+ * ```ts ignore
+ * const r = await daemonRequest("/tmp/zccache-alice/sock", {
+ *   kind: "SessionStats",
+ *   sessionId: "s1",
+ * }, { timeoutMs: 30_000 });
+ * ```
+ */
+export async function daemonRequest(
+  endpoint: string,
+  req: Request,
+  options: ControlOptions = {},
+): Promise<Response | null> {
+  if (isControlKind("request", req.kind)) return await controlRoundtrip(endpoint, req, options);
+  const env = options.env ?? process.env;
+  const wire = options.wire ?? fullFamilyWire(env.ZCCACHE_DAEMON_WIRE);
+  const lane = wire === "auto" ? "bincode" : wire;
+  const ctx: Ctx = {
+    endpoint,
+    env,
+    timeoutMs: options.timeoutMs ?? DEFAULT_CLIENT_RECV_TIMEOUT_MS,
+    ...(options.transport !== undefined ? { transport: options.transport } : {}),
+    ...(options.connectTimeoutMs !== undefined
+      ? { connectTimeoutMs: options.connectTimeoutMs }
+      : {}),
+  };
+  if (lane === "bincode") return await attempt(ctx, req, "bincode");
+  const conn = await openControl(ctx);
+  try {
+    if (lane === "prost") await conn.sendProst(req);
+    else await conn.sendFrame(req);
+    return (await conn.recvWire(ctx.timeoutMs))?.message ?? null;
+  } finally {
+    await conn.close().catch(() => {});
+  }
 }
 
 /**
@@ -271,5 +323,5 @@ export function releaseWorktreeHandles(
   path: string,
   options: ControlOptions = {},
 ): Promise<Response | null> {
-  return roundtrip(endpoint, { kind: "ReleaseWorktreeHandles", path }, options);
+  return controlRoundtrip(endpoint, { kind: "ReleaseWorktreeHandles", path }, options);
 }

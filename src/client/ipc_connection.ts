@@ -22,37 +22,11 @@ import { deadline } from "../core/deadline.ts";
 import { isZccacheError, ZccacheError } from "../core/errors.ts";
 import { type FrameMode, FrameReader } from "../core/frame_reader.ts";
 import type { Request, Response } from "../core/messages.ts";
-import type { Conn, Transport } from "../transport/types.ts";
-import { connectDaemonWithRoute, type DaemonConnectRoute, type Env } from "./connect.ts";
+import type { Conn } from "../transport/types.ts";
+import { connectDaemonWithRoute } from "./connect.ts";
+import type { DaemonConnectRoute, DecodedWireResponse, IpcConnectOptions } from "./types.ts";
 
-/** The lane a reply arrived on. */
-export type WireLane = "bincode" | "prost" | "frame";
-
-/** A reply decoded by {@link IpcConnection.recvWire}. */
-export interface DecodedWireResponse {
-  /** The lane the frame arrived on. */
-  lane: WireLane;
-  /** The decoded response. */
-  message: Response;
-  /** prost / FrameV1 only: the inner zccache `request_id` string. */
-  requestId?: string;
-  /** FrameV1 only: the frame correlation id (`Frame.request_id`). */
-  frameId?: bigint;
-  /** FrameV1 only: the frame kind. */
-  frameKind?: "request" | "response";
-}
-
-/** Options for {@link IpcConnection.connect}. */
-export interface IpcConnectOptions {
-  /** Transport to dial with (default: the runtime's, from `select.ts`). */
-  transport?: Transport;
-  /** Connect timeout in milliseconds (1.12.2 has none by default). */
-  timeoutMs?: number;
-  /** Default receive timeout in milliseconds for `recv`/`recvWire`. */
-  recvTimeoutMs?: number;
-  /** Environment for the broker-lane switches (default: `process.env`). */
-  env?: Env;
-}
+export type { DecodedWireResponse, IpcConnectOptions, WireLane } from "./types.ts";
 
 /** zccache `DEFAULT_CLIENT_RECV_TIMEOUT`: 300 s, opt-in. */
 export const DEFAULT_CLIENT_RECV_TIMEOUT_MS = 300_000;

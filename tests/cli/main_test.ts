@@ -191,6 +191,11 @@ test("isDaemonVersionRejection() recognises the mismatch reply", () => {
   }));
   assert.ok(!isDaemonVersionRejection({ kind: "Error", message: "compile failed" }));
   assert.ok(!isDaemonVersionRejection({ kind: "Pong" }));
+  // The same heuristic as the control fallback (zccache `control_wire_mismatch_message`).
+  assert.ok(isDaemonVersionRejection({ kind: "Error", message: "Expected V15, received v16" }));
+  assert.ok(isDaemonVersionRejection({ kind: "Error", message: "bad PROTOCOL_VERSION" }));
+  // ASCII lowercasing only, as Rust's `to_ascii_lowercase`.
+  assert.ok(!isDaemonVersionRejection({ kind: "Error", message: "PROTOCOL VERSİON MISMATCH" }));
 });
 
 test("selfCommand() re-runs this program in daemon mode", () => {

@@ -11,6 +11,8 @@ import { test } from "../_harness.ts";
 import { loadVectors } from "../_vectors.ts";
 import { toHex } from "../../src/core/bytes.ts";
 import { isZccacheError } from "../../src/core/errors.ts";
+import { daemonRequest } from "../../src/client/control.ts";
+import { pingDaemon } from "../../src/client/spawn.ts";
 import {
   daemonControlRoundtrip,
   IpcConnection,
@@ -248,5 +250,43 @@ test("releaseWorktreeHandles falls back to bincode against a v15-only daemon", a
     const reply = await releaseWorktreeHandles(d.path, "/w", { env: AUTO });
     assert.equal(reply?.kind, "ReleaseWorktreeHandlesResult");
     assert.equal(d.accepted, 2);
+  });
+});
+
+test("daemonRequest: a control request takes the auto fallback, as daemonControlRoundtrip", async () => {
+  await withDaemon(["v15"], async (d) => {
+    const reply = await daemonRequest(d.path, { kind: "Status" }, { env: AUTO });
+    assert.deepEqual(reply, sampleStatusResponse());
+    assert.equal(toHex(d.received[0]), PROST_STATUS);
+    assert.equal(toHex(d.received[1]), BINCODE_STATUS);
+  });
+});
+
+test("daemonRequest: a non-control request is one bincode frame in auto (no fallback)", async () => {
+  await withDaemon(["dual"], async (d) => {
+    const reply = await daemonRequest(d.path, { kind: "SessionStats", sessionId: "s1" }, {
+      env: AUTO,
+    });
+    assert.equal(reply?.kind, "Error"); // the scripted daemon knows only control traffic
+    assert.equal(d.accepted, 1);
+    assert.equal(
+      new DataView(d.received[0].buffer, d.received[0].byteOffset).getUint32(4, true),
+      15,
+    );
+  });
+});
+
+test("daemonRequest: a pinned wire ignores ZCCACHE_DAEMON_WIRE (lifecycle probes: bincode)", async () => {
+  await withDaemon(["v15"], async (d) => {
+    const env = { ZCCACHE_DAEMON_WIRE: "bogus" };
+    await assert.rejects(
+      daemonRequest(d.path, { kind: "Ping" }, { env }),
+      (e: unknown) => isZccacheError(e, "Endpoint"),
+    );
+    const reply = await daemonRequest(d.path, { kind: "Ping" }, { env, wire: "bincode" });
+    assert.deepEqual(reply, { kind: "Pong" });
+    assert.ok(await pingDaemon(d.path, 2_000, env));
+    assert.equal(d.accepted, 2);
+    assert.equal(toHex(d.received[0]), BINCODE_PING);
   });
 });
