@@ -13,6 +13,8 @@ import { main } from "./src/cli/main.ts";
 import { nodeIo } from "./src/cli/node_io.ts";
 
 if (import.meta.main) {
-  const code = await main(process.argv.slice(2), nodeIo());
+  // argv[0] as invoked (a `gcc` symlink to the binary: masquerade mode);
+  // under `deno run`/`bun cli.ts` it names the runtime, i.e. the CLI.
+  const code = await main(process.argv.slice(2), nodeIo(), process.argv0);
   process.exit(code);
 }

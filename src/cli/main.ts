@@ -10,6 +10,14 @@
  *   wire inspector (both loaded lazily);
  * - everything else loads commander lazily (`./commands.ts`).
  *
+ * Before any of that, the name the program was invoked as (argv[0]) picks
+ * the role, as zccache's multicall binary and ccache's symlink mode do:
+ * `zccache-daemon` runs the daemon; a compiler name (`gcc`, `cc`, `g++`,
+ * `c++`, `clang`, `clang++`, with a target prefix or version suffix such
+ * as `x86_64-linux-gnu-gcc-12`) is **masquerade mode**: a symlink of that
+ * name to the binary, first in `PATH`, wraps the real compiler found later
+ * in `PATH` (the lookup skips this program's own executable).
+ *
  * @module
  */
 import type { CliIo } from "./io.ts";
@@ -53,6 +61,28 @@ const TOOL_COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<numbe
   explain: async (argv, io) => (await import("./explain.ts")).cmdExplain(argv, io),
 };
 
+/** A compiler name masquerade mode answers to (optional target prefix and version suffix). */
+const MASQUERADE_NAME =
+  /^(?:[A-Za-z0-9_.]+-)*(?:gcc|g\+\+|cc|c\+\+|clang|clang\+\+)(?:-\d+(?:\.\d+)*)?$/;
+
+/**
+ * The role the invoked name (argv[0], e.g. `process.argv0`) selects:
+ * `"daemon"` for `zccache-daemon`, `"masquerade"` for a compiler name,
+ * `"cli"` otherwise (`zccache`, `deno`, `bun`, anything else).
+ *
+ * @example
+ * ```ts
+ * import { invokedRole } from "./main.ts";
+ * console.log(invokedRole("/home/me/bin/gcc")); // "masquerade"
+ * console.log(invokedRole("zccache")); // "cli"
+ * ```
+ */
+export function invokedRole(argv0: string): "cli" | "daemon" | "masquerade" {
+  const name = (argv0.split(/[\\/]/).pop() ?? "").replace(/\.exe$/i, "");
+  if (name === "zccache-daemon") return "daemon";
+  return MASQUERADE_NAME.test(name) ? "masquerade" : "cli";
+}
+
 /** True when `main(argv)` takes the wrapper hot path. */
 export function isWrapInvocation(argv: readonly string[]): boolean {
   const first = argv[0];
@@ -62,7 +92,9 @@ export function isWrapInvocation(argv: readonly string[]): boolean {
 }
 
 /**
- * Run the CLI on an explicit argv (without the executable name).
+ * Run the CLI on an explicit argv (without the executable name). `argv0`,
+ * the name the program was invoked as, selects the role ({@link invokedRole});
+ * omitted, it is the CLI.
  *
  * @example
  * ```ts ignore
@@ -71,7 +103,17 @@ export function isWrapInvocation(argv: readonly string[]): boolean {
  * const code = await main(["gcc", "-c", "a.c", "-o", "a.o"], nodeIo());
  * ```
  */
-export async function main(argv: string[], io: CliIo): Promise<number> {
+export async function main(argv: string[], io: CliIo, argv0?: string): Promise<number> {
+  const role = argv0 === undefined ? "cli" : invokedRole(argv0);
+  if (role === "masquerade") {
+    // `gcc -c a.c` through a symlink: the name is the compiler, every argument is its own.
+    const name = (argv0!.split(/[\\/]/).pop() ?? "").replace(/\.exe$/i, "");
+    return await wrapCommand([name, ...argv], io);
+  }
+  if (role === "daemon") {
+    const { daemonMain } = await import("../daemon/main.ts");
+    return await daemonMain(argv, io.env);
+  }
   const [first, ...rest] = argv;
   if (first === "cc") return await wrapCommand(["cc", ...rest], io);
   if (first === "--" && rest.length > 0) return await wrapCommand(rest, io); // `zccache -- gcc ...`

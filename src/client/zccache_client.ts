@@ -27,7 +27,7 @@ import process from "node:process";
 import { isZccacheError, ZccacheError } from "../core/errors.ts";
 import type { DaemonStatus, EnvPair, Request, Response, SessionStats } from "../core/messages.ts";
 import type { Transport } from "../transport/types.ts";
-import { ensureDaemon as ensureDaemonLifecycle } from "./ensure_daemon.ts";
+import { ensureDaemon as ensureDaemonLifecycle } from "./lifecycle.ts";
 import { IpcConnection } from "./ipc_connection.ts";
 import { clientEndpoint, resolveTool } from "./resolve_tool.ts";
 

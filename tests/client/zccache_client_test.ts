@@ -15,7 +15,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { test } from "../_harness.ts";
 import { type CompileJob, type CompileProgress, isZccacheError, ZccacheClient } from "../../mod.ts";
-import { stopDaemon } from "../../src/client/ensure_daemon.ts";
+import { stopDaemon } from "../../src/client/lifecycle.ts";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
