@@ -25,7 +25,7 @@
 import process from "node:process";
 import { isZccacheError } from "../core/errors.ts";
 import type { EnvPair, Request, Response } from "../core/messages.ts";
-import { IpcConnection } from "../client/ipc_connection.ts";
+import { bincodeRoundtrip, isDaemonVersionRejection } from "../client/roundtrip.ts";
 import { clientEndpoint, isExecutableFile, resolveTool } from "../client/resolve_tool.ts";
 import type { CliIo } from "./io.ts";
 import { isLinkInvocation } from "./link_route.ts";
@@ -52,8 +52,8 @@ export function processExitCode(code: number): number {
  * Daemon control (auto-start, stop), loaded only when the first connect
  * fails or the daemon rejects our wire: a warm hit never pays for it.
  */
-function daemonControl(): Promise<typeof import("../client/ensure_daemon.ts")> {
-  return import("../client/ensure_daemon.ts");
+function daemonControl(): Promise<typeof import("../client/lifecycle.ts")> {
+  return import("../client/lifecycle.ts");
 }
 
 /**
@@ -137,19 +137,18 @@ export function fallbackLine(why: string): string {
   }; compiled without cache\n`;
 }
 
-/** One CompileEphemeral round trip on a fresh connection. */
-async function compileOnce(
+/**
+ * One compile round trip on a fresh connection: the daemon client's lean
+ * bincode send (`roundtrip.ts`), with the connect, endpoint check and broker
+ * lane every other request uses.
+ */
+function compileOnce(
   endpoint: string,
   request: Request,
   recvTimeoutMs: number,
+  env: Record<string, string | undefined>,
 ): Promise<Response | null> {
-  const conn = await IpcConnection.connect(endpoint);
-  try {
-    await conn.send(request);
-    return await conn.recv(recvTimeoutMs);
-  } finally {
-    await conn.close().catch(() => {});
-  }
+  return bincodeRoundtrip(endpoint, request, { env, timeoutMs: recvTimeoutMs });
 }
 
 /**
@@ -227,7 +226,7 @@ export async function wrapCommand(argv: string[], io: CliIo): Promise<number> {
     if (endpoint === "") throw new Fallback("ZCCACHE_ENDPOINT is set but empty");
     const lifecycle = { env, cwd: io.cwd, respectBackoff: true };
     try {
-      response = await compileOnce(endpoint, request, recvTimeoutMs);
+      response = await compileOnce(endpoint, request, recvTimeoutMs, env);
     } catch (e) {
       if (isZccacheError(e, "DaemonUnreachable")) {
         // Nobody answers: start a daemon (single-flight), then try once more.
@@ -238,24 +237,21 @@ export async function wrapCommand(argv: string[], io: CliIo): Promise<number> {
           throw new Fallback(`no daemon running for session ${sessionId}`);
         }
         await (await daemonControl()).ensureDaemon(endpoint, lifecycle);
-        response = await compileOnce(endpoint, request, recvTimeoutMs);
+        response = await compileOnce(endpoint, request, recvTimeoutMs, env);
       } else if (isZccacheError(e, "VersionMismatch")) {
         response = { kind: "Error", message: `protocol version mismatch: ${e.message}` };
       } else {
         throw e;
       }
     }
-    if (
-      response !== null && response.kind === "Error" &&
-      (await daemonControl()).isDaemonVersionRejection(response)
-    ) {
+    if (response !== null && isDaemonVersionRejection(response)) {
       // A daemon speaking another wire version holds the endpoint: replace it.
       if (envFlag(env.ZCCACHE_NO_SPAWN)) throw new Fallback(response.message);
       const { ensureDaemon, stopDaemon } = await daemonControl();
       await stopDaemon(endpoint, lifecycle);
       response = null;
       await ensureDaemon(endpoint, lifecycle);
-      response = await compileOnce(endpoint, request, recvTimeoutMs);
+      response = await compileOnce(endpoint, request, recvTimeoutMs, env);
     }
     if (response === null) throw new Fallback("the daemon closed the connection without a reply");
     if (response.kind === "Error") throw new Fallback(`daemon error: ${response.message}`);

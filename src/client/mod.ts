@@ -31,6 +31,8 @@ export {
   type ControlOptions,
   type ControlRequest,
   daemonControlRoundtrip,
+  daemonRequest,
+  isDaemonVersionRejection,
   parseWireSelection,
   releaseWorktreeHandles,
   type WireSelection,

@@ -62,6 +62,8 @@ export async function bincodeRoundtrip(
  * if (!r) throw new Error();
  * ```
  */
-export function isDaemonVersionRejection(resp: Response): boolean {
+export function isDaemonVersionRejection(
+  resp: Response,
+): resp is Extract<Response, { kind: "Error" }> {
   return resp.kind === "Error" && isWireMismatchMessage(resp.message);
 }
