@@ -29,6 +29,7 @@ import { queryStatus, roundtrip } from "../client/ensure_daemon.ts";
 import { endpointFromEnv, resolveCacheDir } from "../transport/endpoint.ts";
 import {
   configPath,
+  displayValue,
   parseSize,
   readConfigFile,
   resolveSettings,
@@ -105,6 +106,19 @@ interface Sidecar {
   pid?: number;
   ephemeral_compiles?: number;
   max_size_bytes?: number | null;
+  /** The shared remote tier's counters (`cache/remote.ts` `RemoteStats`), when configured. */
+  remote?: {
+    urls?: string[];
+    readOnly?: boolean;
+    hits?: number;
+    misses?: number;
+    errors?: number;
+    bytesUp?: number;
+    bytesDown?: number;
+    queued?: number;
+    dropped?: number;
+    degraded?: boolean;
+  } | null;
   /** Per-reason counts of misses and non-cacheable requests (`stats -v`). */
   reasons?: { miss?: Record<string, number>; non_cacheable?: Record<string, number> };
 }
@@ -124,6 +138,17 @@ function formatReasons(r: NonNullable<Sidecar["reasons"]>): string {
     for (const [why, n] of rows) out += `  ${String(n).padStart(width)}  ${why}\n`;
   }
   return out;
+}
+
+/** The remote tier's lines of `zccache stats`. */
+function formatRemote(r: NonNullable<Sidecar["remote"]>): string {
+  const mode = r.readOnly ? ", read-only" : "";
+  const state = r.degraded ? ", backing off (local-only)" : "";
+  return `Remote:              ${(r.urls ?? []).join(", ")}${mode}${state}\n` +
+    `  hits / misses:      ${r.hits ?? 0} / ${r.misses ?? 0}\n` +
+    `  errors:             ${r.errors ?? 0}\n` +
+    `  bytes up / down:    ${r.bytesUp ?? 0} / ${r.bytesDown ?? 0}\n` +
+    `  uploads queued:     ${r.queued ?? 0} (dropped ${r.dropped ?? 0})\n`;
 }
 
 function readSidecar(dir: string): Sidecar {
@@ -176,6 +201,18 @@ export async function cmdStats(
     obj.hit_rate = hitRate(status.cacheHits, status.cacheMisses);
     obj.product_version = PRODUCT_VERSION;
     Object.assign(obj, toWireJson(ext));
+    obj.remote = side.remote == null ? null : {
+      urls: side.remote.urls ?? [],
+      read_only: side.remote.readOnly ?? false,
+      hits: side.remote.hits ?? 0,
+      misses: side.remote.misses ?? 0,
+      errors: side.remote.errors ?? 0,
+      bytes_up: side.remote.bytesUp ?? 0,
+      bytes_down: side.remote.bytesDown ?? 0,
+      queued: side.remote.queued ?? 0,
+      dropped: side.remote.dropped ?? 0,
+      degraded: side.remote.degraded ?? false,
+    };
     if (opts.verbose) {
       obj.miss_reasons = side.reasons?.miss ?? {};
       obj.non_cacheable_reasons = side.reasons?.non_cacheable ?? {};
@@ -183,6 +220,7 @@ export async function cmdStats(
     await io.stdout(json(obj));
   } else {
     await io.stdout(formatStatus(status, PRODUCT_VERSION, ext));
+    if (side.remote != null) await io.stdout(formatRemote(side.remote));
     if (opts.verbose) await io.stdout(formatReasons(side.reasons ?? {}));
   }
   return 0;
@@ -375,7 +413,7 @@ export async function cmdConfig(io: CliIo, opts: { json?: boolean }): Promise<nu
       settings: settings.map((r) => ({
         key: r.setting.key,
         env: r.setting.env,
-        value: r.text,
+        value: displayValue(r.setting, r.text),
         origin: r.origin,
       })),
     }));
@@ -384,7 +422,7 @@ export async function cmdConfig(io: CliIo, opts: { json?: boolean }): Promise<nu
   const rows = settings.map((r) => [
     r.setting.key ?? "-",
     r.setting.env,
-    r.text,
+    displayValue(r.setting, r.text),
     `(${r.origin})`,
   ]);
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((x) => x[i].length)));

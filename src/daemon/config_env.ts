@@ -35,6 +35,14 @@ export interface DaemonEnvConfig {
   compressionLevel: number | undefined;
   /** Per-request log (`ZCCACHE_LOG` / `log_file`), or undefined for none. */
   logFile: string | undefined;
+  /** Shared remote tiers (`ZCCACHE_REMOTE` / `remote_storage`), in order. */
+  remote: string[] | undefined;
+  /** Read the remote, never write it. */
+  remoteReadOnly: boolean | undefined;
+  /** Per-operation deadline of the remote (ms). */
+  remoteTimeoutMs: number | undefined;
+  /** Seconds a Redis entry lives (0 = no expiry). */
+  remoteTtlSecs: number | undefined;
   /** One line per rejected variable (no trailing newline). */
   warnings: string[];
 }
@@ -59,6 +67,28 @@ export interface Setting {
   parse(text: string): unknown | null;
   /** What the setting does. */
   description: string;
+  /** Shown redacted by `zccache config` (credentials). */
+  secret?: boolean;
+}
+
+/** `a,b` list of `redis://`, `http://` or `https://` URLs; null when one is not. */
+function parseRemoteList(t: string): string[] | null {
+  const urls = t.split(",").map((u) => u.trim()).filter((u) => u !== "");
+  if (urls.length === 0) return null;
+  for (const u of urls) {
+    try {
+      if (!["redis:", "http:", "https:"].includes(new URL(u).protocol)) return null;
+    } catch {
+      return null;
+    }
+  }
+  return urls;
+}
+
+/** A setting's value as `zccache config` may print it (credentials hidden). */
+export function displayValue(s: Setting, text: string): string {
+  if (s.secret === true) return text === s.defaultText ? text : "***";
+  return text.replace(/([a-z]+:\/\/)[^@/,]*@/gi, "$1***@");
 }
 
 function parseBool(t: string): boolean | null {
@@ -130,6 +160,47 @@ export const SETTINGS: readonly Setting[] = [
     expected: "a file path",
     parse: (t) => (t.trim() === "" ? null : t.trim()),
     description: "one line per request: hit, miss and why, non-cacheable and why",
+  },
+  {
+    key: "remote_storage",
+    env: "ZCCACHE_REMOTE",
+    defaultText: "(none)",
+    expected: "redis://[user:pass@]host:port[/db] or http(s)://host/path, comma-separated",
+    parse: parseRemoteList,
+    description: "shared cache behind the local one (Redis, HTTP/WebDAV)",
+  },
+  {
+    key: "remote_read_only",
+    env: "ZCCACHE_REMOTE_READONLY",
+    defaultText: "false",
+    expected: "true or false",
+    parse: parseBool,
+    description: "read the remote, never write it (untrusted consumers)",
+  },
+  {
+    key: "remote_timeout_ms",
+    env: "ZCCACHE_REMOTE_TIMEOUT_MS",
+    defaultText: "2000",
+    expected: "milliseconds from 1",
+    parse: parseIntRange(1, 600_000),
+    description: "deadline of one remote operation; a fault backs off (local-only)",
+  },
+  {
+    key: "remote_ttl_secs",
+    env: "ZCCACHE_REMOTE_TTL_SECS",
+    defaultText: "0",
+    expected: "seconds, 0 = no expiry",
+    parse: parseIntRange(0, Number.MAX_SAFE_INTEGER),
+    description: "expiry of what this daemon writes to a Redis remote",
+  },
+  {
+    key: null,
+    env: "ZCCACHE_REMOTE_TOKEN",
+    defaultText: "(none)",
+    expected: "a token",
+    parse: (t) => t.trim(),
+    description: "bearer token for an HTTP remote (basic auth: user:pass@ in the URL)",
+    secret: true,
   },
   {
     key: null,
@@ -398,6 +469,10 @@ export function daemonEnvConfig(
     compression: get("ZCCACHE_COMPRESSION") as boolean | undefined,
     compressionLevel: get("ZCCACHE_COMPRESSION_LEVEL") as number | undefined,
     logFile: get("ZCCACHE_LOG") as string | undefined,
+    remote: get("ZCCACHE_REMOTE") as string[] | undefined,
+    remoteReadOnly: get("ZCCACHE_REMOTE_READONLY") as boolean | undefined,
+    remoteTimeoutMs: get("ZCCACHE_REMOTE_TIMEOUT_MS") as number | undefined,
+    remoteTtlSecs: get("ZCCACHE_REMOTE_TTL_SECS") as number | undefined,
     warnings: fixed,
   };
 }

@@ -84,6 +84,7 @@ import {
   type CompressionOptions,
   LocalArtifactStore,
 } from "./cache/artifact_store.ts";
+import type { RemoteStats, RemoteTier } from "./cache/remote.ts";
 import { artifactKey, compileDate, contextKey, linkKey, timeRule } from "./cache/key.ts";
 import {
   contextDifference,
@@ -96,6 +97,7 @@ import {
   type ArtifactEntry,
   ArtifactIndex,
   INDEX_VERSION,
+  MAX_ENTRIES_PER_CONTEXT,
   type StoredOutput,
 } from "./cache/index.ts";
 
@@ -133,6 +135,12 @@ export interface CompileEngineOptions {
   store?: ArtifactStore;
   /** Compression of the default local store (default: zstd level 3). */
   compression?: CompressionOptions;
+  /**
+   * Shared remote tier (`cache/remote.ts`): a context unknown locally is
+   * looked up there, and each new entry is pushed. Blobs go through `store`
+   * (a `TieredArtifactStore` over the same tier).
+   */
+  remote?: RemoteTier;
   /**
    * Read the cache, never write it (`zccache explain` in the CLI process):
    * no directories made or repaired, no background flush.
@@ -496,6 +504,7 @@ export class CompileEngine {
   #scans = new Map<string, ScanInfo>();
   #drivers: CompilerDriver[];
   #store: ArtifactStore;
+  #remote: RemoteTier | null;
   #tmpDir: string;
   #indexPath: string;
   #walPath: string;
@@ -542,6 +551,7 @@ export class CompileEngine {
       this.#tmpDir,
       opts.compression,
     );
+    this.#remote = opts.remote ?? null;
     this.#indexPath = join(this.cacheDir, "index.json");
     this.#walPath = join(this.cacheDir, "index.wal");
     this.#drivers = [new GccDriver(this.#compilers, this.#run)];
@@ -966,6 +976,7 @@ export class CompileEngine {
     single: boolean,
   ): Promise<UnitResult> {
     const started = performance.now();
+    if (this.#remote !== null && !this.#index.contexts.has(ctx)) await this.#pullRemote(ctx);
     const hit = await this.#tryHit(ctx, req, client, unit, started);
     if (hit) return hit;
     // Identical concurrent misses: wait for the one in flight, then try again.
@@ -1336,7 +1347,24 @@ export class CompileEngine {
     return { key, bytes: size };
   }
 
-  #addEntry(e: ArtifactEntry): void {
+  /** Entries of context `ctx` from the remote tier, validated, into the local index. */
+  async #pullRemote(ctx: string): Promise<void> {
+    const lines = await this.#remote!.getContext(ctx);
+    if (lines === null || this.#index.contexts.has(ctx)) return;
+    for (const line of lines.slice(0, MAX_ENTRIES_PER_CONTEXT).reverse()) {
+      const e = ArtifactIndex.parseEntryLine(line);
+      // Another context's entry, or a tampered one, is never added.
+      if (e === null || e.context !== ctx || this.#index.artifacts.has(e.key)) continue;
+      this.#addEntry({ ...e, lastUse: this.#now() }, false);
+    }
+  }
+
+  /** Remote counters, or null without a remote tier. */
+  remoteStats(): RemoteStats | null {
+    return this.#remote?.stats() ?? null;
+  }
+
+  #addEntry(e: ArtifactEntry, push = true): void {
     this.#logEntry(e);
     if (e.context !== null && e.origin) this.#remember(e.context, e.origin);
     const freed = this.#index.add(e);
@@ -1349,6 +1377,13 @@ export class CompileEngine {
     // A blob freed by one entry may be referenced again by the new one.
     for (const b of freed) {
       if (!this.#index.blobReferenced(b)) this.#store.remove(b).catch(() => {});
+    }
+    if (push && this.#remote !== null && e.context !== null && !this.#readOnly) {
+      const lines = (this.#index.contexts.get(e.context) ?? [])
+        .map((k) => this.#index.artifacts.get(k))
+        .filter((x): x is ArtifactEntry => x !== undefined)
+        .map((x) => ArtifactIndex.entryLine(x));
+      if (lines.length > 0) this.#remote.pushContext(e.context, lines);
     }
   }
 
@@ -1837,5 +1872,6 @@ export class CompileEngine {
     } catch (e) {
       this.#warnOnce("flush", `index flush failed: ${e}`);
     }
+    await this.#store.close?.();
   }
 }

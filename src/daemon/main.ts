@@ -19,11 +19,14 @@
  * @module
  */
 import { appendFileSync } from "node:fs";
+import { join } from "node:path";
 import process from "node:process";
 import type { CompileBackend } from "./handlers/mod.ts";
 import { DaemonLog } from "./log.ts";
 import { resolveDaemonPaths } from "./paths.ts";
-import { daemonEnvConfig, readConfigFile } from "./config_env.ts";
+import { type DaemonEnvConfig, daemonEnvConfig, readConfigFile } from "./config_env.ts";
+import type { ArtifactStore, CompressionOptions } from "./cache/artifact_store.ts";
+import type { RemoteTier } from "./cache/remote.ts";
 import { DEFAULT_IDLE_TIMEOUT_SECS, prepareDaemonDirs, runDaemon } from "./server.ts";
 
 /** Parsed daemon arguments. */
@@ -100,6 +103,50 @@ export function idleTimeoutFromEnv(env: Record<string, string | undefined>): num
 }
 
 /**
+ * The shared remote tier (`ZCCACHE_REMOTE`), stacked under the local store;
+ * `{}` without one. A URL that cannot be used gives one log line and is
+ * skipped (the daemon runs local-only).
+ */
+async function remoteTiers(
+  projectDir: string,
+  config: DaemonEnvConfig,
+  env: Record<string, string | undefined>,
+  compression: CompressionOptions,
+  log: (line: string) => void,
+): Promise<{ store?: ArtifactStore; remote?: RemoteTier }> {
+  if (config.remote === undefined || config.remote.length === 0) return {};
+  const { backendFor, RemoteTier, TieredArtifactStore } = await import("./cache/remote.ts");
+  const { LocalArtifactStore } = await import("./cache/artifact_store.ts");
+  const backends = [];
+  for (const url of config.remote) {
+    try {
+      backends.push(
+        backendFor(url, { token: env.ZCCACHE_REMOTE_TOKEN, ttlSecs: config.remoteTtlSecs }),
+      );
+    } catch (e) {
+      log(`remote skipped: ${(e as Error).message}`);
+    }
+  }
+  if (backends.length === 0) return {};
+  const remote = new RemoteTier(backends, {
+    readOnly: config.remoteReadOnly === true,
+    timeoutMs: config.remoteTimeoutMs,
+    log,
+  });
+  log(
+    `remote tier: ${backends.map((b) => b.label).join(", ")}${
+      remote.readOnly ? " (read-only)" : ""
+    }, timeout ${remote.timeoutMs} ms`,
+  );
+  const local = new LocalArtifactStore(
+    join(projectDir, "blobs"),
+    join(projectDir, "tmp"),
+    compression,
+  );
+  return { store: new TieredArtifactStore(local, remote), remote };
+}
+
+/**
  * Run the daemon. Returns the process exit code.
  *
  * @param args Arguments after `daemon`.
@@ -151,12 +198,16 @@ export async function daemonMain(
   try {
     // Loaded here so that importing this module (argument parsing) stays cheap.
     const { CompileEngine } = await import("./engine.ts");
+    const engineLog = (line: string) => log.event("engine", { message: line });
+    const compression = { enabled: config.compression ?? true, level: config.compressionLevel };
+    const tiers = await remoteTiers(paths.projectDir, config, env, compression, engineLog);
     engine = new CompileEngine({
       cacheDir: paths.projectDir,
       maxSize: config.maxSize === 0n ? BigInt(Number.MAX_SAFE_INTEGER) : config.maxSize,
       maxParallel: config.maxParallel,
-      compression: { enabled: config.compression ?? true, level: config.compressionLevel },
-      log: (line: string) => log.event("engine", { message: line }),
+      compression,
+      log: engineLog,
+      ...tiers,
     });
   } catch (err) {
     log.error("engine.open", err);

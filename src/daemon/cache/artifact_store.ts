@@ -29,6 +29,8 @@ export interface ArtifactStore {
   diskBytes(): Promise<bigint>;
   /** Delete every blob. */
   removeAll(): Promise<void>;
+  /** Finish background work (a remote tier's uploads) before the daemon exits. */
+  close?(): Promise<void>;
 }
 
 /** Compression of new blobs. */

@@ -272,6 +272,19 @@ export class ArtifactIndex {
     return JSON.stringify({ ...e, stdout: b64(e.stdout), stderr: b64(e.stderr) });
   }
 
+  /** Parse one {@link ArtifactIndex.entryLine}; null when torn or invalid (`validEntry`). */
+  static parseEntryLine(line: string): ArtifactEntry | null {
+    let a: unknown;
+    try {
+      a = JSON.parse(line);
+    } catch {
+      return null;
+    }
+    if (!validEntry(a)) return null;
+    const e = a as PersistedIndex["artifacts"][number];
+    return { ...e, stdout: unb64(e.stdout), stderr: unb64(e.stderr) } as ArtifactEntry;
+  }
+
   /**
    * Replay write-ahead-log text (one entry per line): valid entries not yet
    * present are added; torn or tampered lines are skipped. Returns the

@@ -11,7 +11,8 @@
  *   new `max_size` applies at once (the daemon's environment still wins).
  *
  * After these, `status.json` is rewritten with what `DaemonStatus` cannot
- * carry (ephemeral compiles, the size limit, compression): `zccache stats`
+ * carry (ephemeral compiles, the size limit, compression, the remote
+ * tier's counters): `zccache stats`
  * reads it.
  *
  * @module
@@ -38,6 +39,7 @@ interface Maintainable {
     bytesFreed: number;
   }>;
   readonly maxSize?: number;
+  remoteStats?(): unknown;
 }
 
 const configSeen = new WeakMap<object, number>();
@@ -103,6 +105,7 @@ export async function applyLocalRequests(ctx: HandlerContext): Promise<void> {
       ephemeral_compiles: Number(g.ephemeralCompiles),
       max_size_bytes: engine?.maxSize ?? null,
       reasons: ctx.stats.reasonCounts(),
+      remote: engine?.remoteStats?.() ?? null,
     });
   } catch {
     // read-only project dir: stats shows less
