@@ -204,6 +204,14 @@ export const SETTINGS: readonly Setting[] = [
   },
   {
     key: null,
+    env: "ZCCACHE_REMOTE_TLS_CA",
+    defaultText: "(system roots)",
+    expected: "a PEM file",
+    parse: (t) => t.trim(),
+    description: "CA certificate(s) a rediss:// remote's certificate is checked against",
+  },
+  {
+    key: null,
     env: "ZCCACHE_CACHE_DIR",
     defaultText: "~/.zccache",
     expected: "a directory",

@@ -121,7 +121,11 @@ async function remoteTiers(
   for (const url of config.remote) {
     try {
       backends.push(
-        backendFor(url, { token: env.ZCCACHE_REMOTE_TOKEN, ttlSecs: config.remoteTtlSecs }),
+        backendFor(url, {
+          token: env.ZCCACHE_REMOTE_TOKEN,
+          ttlSecs: config.remoteTtlSecs,
+          tlsCa: env.ZCCACHE_REMOTE_TLS_CA || undefined,
+        }),
       );
     } catch (e) {
       log(`remote skipped: ${(e as Error).message}`);

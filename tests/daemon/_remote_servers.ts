@@ -115,6 +115,56 @@ export async function startRedis(): Promise<Server> {
   return handle(child, dir, `redis://127.0.0.1:${port}`);
 }
 
+/**
+ * redis-server with TLS only (`rediss://`), a self-signed certificate for
+ * 127.0.0.1 made with openssl; `ca` is the PEM file clients trust.
+ */
+export async function startRedisTls(): Promise<Server & { ca: string }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "zc-redis-tls-"));
+  const key = join(dir, "key.pem");
+  const cert = join(dir, "cert.pem");
+  execFileSync("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "1",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1",
+  ], { stdio: "ignore" });
+  const child = spawn(tool("redis-server")!, [
+    "--port",
+    "0",
+    "--tls-port",
+    String(port),
+    "--tls-cert-file",
+    cert,
+    "--tls-key-file",
+    key,
+    "--tls-auth-clients",
+    "no",
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+  ], { stdio: "ignore" });
+  await waitPort(port);
+  return { ...handle(child, dir, `rediss://127.0.0.1:${port}`), ca: cert };
+}
+
 /** nginx serving a WebDAV PUT/GET directory on a free port. */
 export async function startNginx(): Promise<Server> {
   const port = await freePort();

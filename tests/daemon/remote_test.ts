@@ -22,7 +22,7 @@ import {
   TieredArtifactStore,
 } from "../../src/daemon/cache/remote.ts";
 import { baseEnv, GCC } from "./_engine_fixture.ts";
-import { type Server, startNginx, startRedis, tool } from "./_remote_servers.ts";
+import { type Server, startNginx, startRedis, startRedisTls, tool } from "./_remote_servers.ts";
 
 const SOURCES = ["a", "b", "c"];
 
@@ -210,3 +210,69 @@ test("remote: credentials never appear in labels", () => {
   assert.equal(redactUrl("redis://u:secret@h:1/2"), "redis://***@h:1/2");
   assert.equal(backendFor("http://u:pw@h/x").label, "http://***@h/x");
 });
+
+test(
+  "remote rediss: TLS Redis (self-signed CA via ZCCACHE_REMOTE_TLS_CA) shares entries",
+  async () => {
+    const server = await startRedisTls();
+    const root = mkdtempSync(join(tmpdir(), "zc-remote-tls-"));
+    try {
+      const a = checkout(root, "a");
+      const b = checkout(root, "b");
+      const tierFor = () =>
+        new RemoteTier([backendFor(server.url, { tlsCa: server.ca })], {
+          timeoutMs: 2000,
+          log: () => {},
+        });
+      const make = (cacheDir: string) => {
+        const remote = tierFor();
+        const local = new LocalArtifactStore(join(cacheDir, "blobs"), join(cacheDir, "tmp"));
+        return {
+          remote,
+          engine: new CompileEngine({
+            cacheDir,
+            flushIntervalMs: 0,
+            store: new TieredArtifactStore(local, remote),
+            remote,
+          }),
+          logs: [],
+        };
+      };
+      const m1 = make(join(root, "cache1"));
+      for (const s of SOURCES) assert.equal((await compile(m1, root, a, s)).cached, false);
+      await m1.engine.close();
+      assert.equal(m1.remote.stats().errors, 0);
+      const m2 = make(join(root, "cache2"));
+      for (const s of SOURCES) {
+        assert.equal((await compile(m2, root, b, s)).cached, true, `${s}.c over TLS`);
+        assert.ok(
+          readFileSync(join(b, `build/${s}.o`)).equals(readFileSync(join(a, `build/${s}.o`))),
+        );
+      }
+      await m2.engine.close();
+      // Without the CA the self-signed certificate is refused: a miss, never a failure.
+      const untrusted = new RemoteTier([backendFor(server.url)], {
+        timeoutMs: 2000,
+        log: () => {},
+      });
+      const local = new LocalArtifactStore(join(root, "c3", "blobs"), join(root, "c3", "tmp"));
+      const e3 = new CompileEngine({
+        cacheDir: join(root, "c3"),
+        flushIntervalMs: 0,
+        store: new TieredArtifactStore(local, untrusted),
+        remote: untrusted,
+      });
+      const r = await compile({ engine: e3, remote: untrusted, logs: [] }, root, b, "a");
+      assert.equal(r.exitCode, 0);
+      assert.equal(r.cached, false, "an untrusted certificate is never a hit");
+      await e3.close();
+    } finally {
+      await server.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+  {
+    ignore: GCC === null || tool("redis-server") === null || tool("openssl") === null,
+    timeout: 60_000,
+  },
+);

@@ -28,6 +28,8 @@
  */
 import { Buffer } from "node:buffer";
 import { connect, type Socket } from "node:net";
+import { readFileSync } from "node:fs";
+import { connect as tlsConnect } from "node:tls";
 import { sha256Hex } from "../hash.ts";
 import { type ArtifactStore, runtimeZstd } from "./artifact_store.ts";
 
@@ -122,14 +124,19 @@ export class RedisBackend implements RemoteBackend {
   readonly #pass: string;
   readonly #db: number;
   readonly #ttl: number;
+  /** `rediss://`: TLS, verified against the system roots or `tlsCa` (a PEM file). */
+  readonly #tls: boolean;
+  readonly #tlsCa: string | undefined;
   #sock: Socket | null = null;
   #ready: Promise<void> | null = null;
   #buf: Buffer = Buffer.alloc(0);
   #pending: { resolve(r: Reply): void; reject(e: Error): void }[] = [];
 
   /** A backend for `url` (no connection until the first operation). */
-  constructor(url: string, ttlSecs = 0) {
+  constructor(url: string, ttlSecs = 0, tlsCa?: string) {
     const u = new URL(url);
+    this.#tls = u.protocol === "rediss:";
+    this.#tlsCa = tlsCa;
     this.label = redactUrl(url);
     this.#host = u.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
     this.#port = Number(u.port || 6379);
@@ -163,7 +170,14 @@ export class RedisBackend implements RemoteBackend {
   #connect(): Promise<void> {
     if (this.#ready !== null) return this.#ready;
     this.#ready = new Promise<void>((resolve, reject) => {
-      const sock = connect({ host: this.#host, port: this.#port });
+      const sock: Socket = this.#tls
+        ? tlsConnect({
+          host: this.#host,
+          port: this.#port,
+          servername: /^[\d.:]+$/.test(this.#host) ? undefined : this.#host,
+          ca: this.#tlsCa === undefined ? undefined : readFileSync(this.#tlsCa, "utf8"),
+        })
+        : connect({ host: this.#host, port: this.#port });
       this.#sock = sock;
       sock.setNoDelay(true);
       sock.on("data", (chunk: Uint8Array) => {
@@ -316,15 +330,19 @@ export class HttpBackend implements RemoteBackend {
   close(): void {}
 }
 
-/** A backend for one URL (`redis://`, `http://`, `https://`); throws on others. */
+/** A backend for one URL (`redis://`, `rediss://`, `http://`, `https://`); throws on others. */
 export function backendFor(
   url: string,
-  opts: { token?: string; ttlSecs?: number } = {},
+  opts: { token?: string; ttlSecs?: number; tlsCa?: string } = {},
 ): RemoteBackend {
   const scheme = url.slice(0, url.indexOf(":")).toLowerCase();
-  if (scheme === "redis") return new RedisBackend(url, opts.ttlSecs);
+  if (scheme === "redis" || scheme === "rediss") {
+    return new RedisBackend(url, opts.ttlSecs, opts.tlsCa);
+  }
   if (scheme === "http" || scheme === "https") return new HttpBackend(url, opts.token);
-  throw new Error(`unsupported remote ${redactUrl(url)} (redis://, http:// or https://)`);
+  throw new Error(
+    `unsupported remote ${redactUrl(url)} (redis://, rediss://, http:// or https://)`,
+  );
 }
 
 // ---------------------------------------------------------------- the tier
