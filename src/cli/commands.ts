@@ -18,7 +18,14 @@ import { endpointFromEnv } from "../transport/endpoint.ts";
 import type { CliIo } from "./io.ts";
 import { formatSessionStats, toWireJson } from "./format.ts";
 import { versionText } from "./version.ts";
-import { ccacheAlias, cmdClear, cmdStats, registerEveryday } from "./everyday.ts";
+import { ccacheAlias, cmdClear, cmdStats, registerEveryday, sessionRemote } from "./everyday.ts";
+
+/** The remote tier's line of a session's text statistics ("" without one). */
+function remoteLine(r: { hits: number; misses: number; bytes_down: number } | null): string {
+  return r === null
+    ? ""
+    : `  Remote:        ${r.hits} hits, ${r.misses} misses, ${r.bytes_down} bytes down\n`;
+}
 import { dirname, resolve as resolvePath } from "node:path";
 import { statSync } from "node:fs";
 
@@ -136,11 +143,13 @@ async function cmdSessionEnd(io: CliIo, id: string, opts: { json?: boolean }): P
     if (opts.json) await io.stdout(json({ session_id: id, stats: null }));
     return 1;
   }
+  const remote = sessionRemote(io, id);
   if (opts.json) {
-    await io.stdout(json({ session_id: id, stats: toWireJson(r.stats) }));
+    await io.stdout(json({ session_id: id, stats: toWireJson(r.stats), remote }));
   } else if (r.stats !== null) {
     await io.stderr(
-      formatSessionStats(id, r.stats).replace(/^Session (\S+)/, "Session $1 complete"),
+      formatSessionStats(id, r.stats).replace(/^Session (\S+)/, "Session $1 complete") +
+        remoteLine(remote),
     );
   } else {
     await io.stderr(`Session ${id} complete (no stats tracked)\n`);
@@ -164,8 +173,9 @@ async function cmdSessionStats(io: CliIo, id: string, opts: { json?: boolean }):
     await io.stderr(`zccache: session-stats: ${describeReply(r)}\n`);
     return 1;
   }
+  const remote = sessionRemote(io, id);
   if (opts.json) {
-    await io.stdout(json({ session_id: id, stats: toWireJson(r.stats) }));
+    await io.stdout(json({ session_id: id, stats: toWireJson(r.stats), remote }));
     return r.stats === null ? 1 : 0;
   }
   if (r.stats === null) {
@@ -174,7 +184,7 @@ async function cmdSessionStats(io: CliIo, id: string, opts: { json?: boolean }):
     );
     return 1;
   }
-  await io.stdout(formatSessionStats(id, r.stats));
+  await io.stdout(formatSessionStats(id, r.stats) + remoteLine(remote));
   return 0;
 }
 

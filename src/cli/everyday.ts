@@ -56,6 +56,27 @@ function projectDir(io: CliIo): string {
   return join(cacheRoot(io), PROJECT_SUBDIR);
 }
 
+/**
+ * A session's remote-tier counters from the daemon's sidecar
+ * (`<project dir>/sessions/<id>.json`), or null when it has none.
+ */
+export function sessionRemote(
+  io: CliIo,
+  id: string,
+): { hits: number; misses: number; bytes_down: number } | null {
+  if (!/^[0-9a-fA-F-]{32,36}$/.test(id)) return null;
+  try {
+    const j = JSON.parse(readFileSync(join(projectDir(io), "sessions", `${id}.json`), "utf8"));
+    return {
+      hits: Number(j.remote_hits) || 0,
+      misses: Number(j.remote_misses) || 0,
+      bytes_down: Number(j.remote_bytes_down) || 0,
+    };
+  } catch {
+    return null;
+  }
+}
+
 function endpointOf(io: CliIo): string {
   return endpointFromEnv(io.env, process.platform, { cwd: io.cwd, explicit: null });
 }

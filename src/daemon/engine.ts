@@ -83,6 +83,7 @@ import {
   type ArtifactStore,
   type CompressionOptions,
   LocalArtifactStore,
+  type RemoteTally,
 } from "./cache/artifact_store.ts";
 import type { RemoteStats, RemoteTier } from "./cache/remote.ts";
 import { artifactKey, compileDate, contextKey, linkKey, timeRule } from "./cache/key.ts";
@@ -203,6 +204,12 @@ export interface CompileOutcome {
    * `changed env LANG`, `compiler changed`, `evicted`, `corrupt entry`).
    */
   missReason?: string | null;
+  /** Units whose objects came from the shared remote tier (0 without one). */
+  remoteHits?: number;
+  /** Units that missed locally and on the remote tier (0 without one). */
+  remoteMisses?: number;
+  /** Bytes the remote tier served for this request. */
+  remoteBytesDown?: number;
 }
 
 /** What {@link CompileEngine.explain} found for one command line, without compiling. */
@@ -280,6 +287,11 @@ interface UnitResult {
   reason?: string;
   /** Why it missed (see {@link CompileOutcome.missReason}). */
   missReason?: string;
+  /** Served from the remote tier (a hit whose blobs came from it). */
+  remoteHit?: boolean;
+  /** Compiled although a remote tier is configured. */
+  remoteMiss?: boolean;
+  remoteBytes?: number;
   exitCode: number;
   stdout: Uint8Array;
   stderr: Uint8Array;
@@ -740,6 +752,9 @@ export class CompileEngine {
       reason: null,
       sourceKey: results[0]?.artifactKey,
       missReason: results.find((r) => r.missReason !== undefined)?.missReason ?? null,
+      remoteHits: results.filter((r) => r.remoteHit).length,
+      remoteMisses: results.filter((r) => r.remoteMiss).length,
+      remoteBytesDown: results.reduce((n, r) => n + (r.remoteBytes ?? 0), 0),
     };
   }
 
@@ -814,6 +829,7 @@ export class CompileEngine {
     client: ClientView,
     unit: UnitPlan,
     started: number,
+    tally?: RemoteTally,
   ): Promise<UnitResult | null> {
     const keys = this.#index.contexts.get(ctx);
     if (!keys) return null;
@@ -826,7 +842,7 @@ export class CompileEngine {
       const payloads: [StoredOutput, Uint8Array][] = [];
       let intact = true;
       for (const o of e.outputs) {
-        const bytes = await this.#store.get(o.blob);
+        const bytes = await this.#store.get(o.blob, tally);
         if (bytes === null) {
           this.#log(`artifact ${key.slice(0, 16)}: blob ${o.blob.slice(0, 16)} missing or corrupt`);
           await this.#store.remove(o.blob); // a corrupt blob is never kept
@@ -977,8 +993,15 @@ export class CompileEngine {
   ): Promise<UnitResult> {
     const started = performance.now();
     if (this.#remote !== null && !this.#index.contexts.has(ctx)) await this.#pullRemote(ctx);
-    const hit = await this.#tryHit(ctx, req, client, unit, started);
-    if (hit) return hit;
+    const tally: RemoteTally = { hits: 0, misses: 0, bytesDown: 0 };
+    const hit = await this.#tryHit(ctx, req, client, unit, started, tally);
+    if (hit) {
+      if (tally.hits > 0) {
+        hit.remoteHit = true;
+        hit.remoteBytes = tally.bytesDown;
+      }
+      return hit;
+    }
     // Identical concurrent misses: wait for the one in flight, then try again.
     for (let round = 0; round < 3; round++) {
       const pending = this.#missFlight.get(ctx);
@@ -994,6 +1017,7 @@ export class CompileEngine {
       const why = this.#whyMiss(ctx, req, unit);
       const r = await this.#miss(req, client, flavor, unit, ctx, single);
       if (r.kind === "miss" || r.kind === "error") r.missReason = why;
+      if (this.#remote !== null && r.kind === "miss") r.remoteMiss = true;
       return r;
     } finally {
       if (this.#missFlight.get(ctx) === flight) this.#missFlight.delete(ctx);

@@ -36,6 +36,8 @@ export interface Session {
   privateEnv: EnvPair[];
   /** Ephemeral (CompileEphemeral) sessions are never listed as active to clients. */
   ephemeral: boolean;
+  /** Remote-tier counters of the session's compiles (when a remote tier is configured). */
+  remote?: { hits: number; misses: number; bytesDown: number };
 }
 
 /** What `SessionStart` asks for. */

@@ -21,10 +21,10 @@ function checkout(dir: string): void {
   }
 }
 
-async function build(w: World, dir: string): Promise<void> {
+async function build(w: World, dir: string, extra: Record<string, string> = {}): Promise<void> {
   for (const s of ["a", "b"]) {
     const r = await runCli(["gcc", "-O1", "-c", `${dir}/src/${s}.c`, "-o", `${dir}/${s}.o`], {
-      env: w.env,
+      env: { ...w.env, ...extra },
       cwd: dir,
     });
     assert.equal(r.code, 0, r.err);
@@ -52,7 +52,21 @@ test("e2e remote: a second daemon with an empty cache gets every object from Red
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok((remote.bytes_up as number) > 0, JSON.stringify(remote));
-    await build(w2, b);
+    // The second machine builds inside a session: its remote counters are per session too.
+    const started = await runCli(["session-start", "--stats"], { env: w2.env, cwd: b });
+    assert.equal(started.code, 0, started.err);
+    const sid = JSON.parse(started.out).session_id as string;
+    await build(w2, b, { ZCCACHE_SESSION_ID: sid });
+    const ss = await runCli(["session-stats", sid, "--json"], { env: w2.env });
+    assert.equal(ss.code, 0, ss.err);
+    const sr = JSON.parse(ss.out).remote;
+    assert.equal(sr?.hits, 2, ss.out);
+    assert.equal(sr?.misses, 0, ss.out);
+    assert.ok(sr.bytes_down > 0, ss.out);
+    const text1 = await runCli(["session-stats", sid], { env: w2.env });
+    assert.match(text1.out, /Remote: +2 hits, 0 misses/);
+    const ended = await runCli(["session-end", sid, "--json"], { env: w2.env });
+    assert.equal(JSON.parse(ended.out).remote?.hits, 2, ended.out);
     const s2 = await statusJson(w2);
     assert.equal(s2.cache_hits, 2, JSON.stringify(s2));
     const r2 = s2.remote as Record<string, number>;

@@ -17,12 +17,19 @@ import zlib from "node:zlib";
 import { sha256Hex } from "../hash.ts";
 import { BlobStore } from "./store.ts";
 
+/** Per-request counts of blobs a remote tier served (`hits`) or did not have (`misses`). */
+export interface RemoteTally {
+  hits: number;
+  misses: number;
+  bytesDown: number;
+}
+
 /** A content-addressed artifact store (see module doc). */
 export interface ArtifactStore {
   /** Store bytes; resolves with their SHA-256 hex (the blob's name). */
   put(bytes: Uint8Array): Promise<string>;
   /** The verified bytes of blob `hash`, or null when absent or corrupt. */
-  get(hash: string): Promise<Uint8Array | null>;
+  get(hash: string, tally?: RemoteTally): Promise<Uint8Array | null>;
   /** Delete one blob (missing is fine). */
   remove(hash: string): Promise<void>;
   /** Bytes on disk (or held) by this store. */

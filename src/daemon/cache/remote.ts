@@ -31,7 +31,7 @@ import { connect, type Socket } from "node:net";
 import { readFileSync } from "node:fs";
 import { connect as tlsConnect } from "node:tls";
 import { sha256Hex } from "../hash.ts";
-import { type ArtifactStore, runtimeZstd } from "./artifact_store.ts";
+import { type ArtifactStore, type RemoteTally, runtimeZstd } from "./artifact_store.ts";
 
 /** One remote backend: opaque keys (`blob:<hex>`, `ctx:<hex>`) to bytes. */
 export interface RemoteBackend {
@@ -609,11 +609,18 @@ export class TieredArtifactStore implements ArtifactStore {
   }
 
   /** {@inheritDoc ArtifactStore.get} */
-  async get(hash: string): Promise<Uint8Array | null> {
+  async get(hash: string, tally?: RemoteTally): Promise<Uint8Array | null> {
     const local = await this.local.get(hash);
     if (local !== null) return local;
     const bytes = await this.remote.getBlob(hash);
-    if (bytes === null) return null;
+    if (bytes === null) {
+      if (tally) tally.misses++;
+      return null;
+    }
+    if (tally) {
+      tally.hits++;
+      tally.bytesDown += bytes.length;
+    }
     try {
       await this.local.put(bytes);
     } catch {

@@ -34,6 +34,10 @@ export interface BackendCompileResult extends CompileResultLike {
   reason?: string | null;
   /** Why it missed (`ZCCACHE_LOG`), when the backend knows. */
   missReason?: string | null;
+  /** Units served from / missed on the shared remote tier, and its bytes served. */
+  remoteHits?: number;
+  remoteMisses?: number;
+  remoteBytesDown?: number;
 }
 
 /** Numbers the backend reports for `Status` (numbers or bigints). */

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { statSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import type { EnvPair, RequestOf, Response } from "../../core/messages.ts";
 import { isSessionId, type Session, writeSessionJournal, writeSessionLog } from "../sessions.ts";
@@ -208,6 +208,7 @@ async function runCompile(
   const outcome = record.outcome;
   ctx.stats.recordCompile(record);
   session?.stats?.record(record);
+  if (session !== undefined && !session.ephemeral) recordSessionRemote(ctx, session, r);
   if (outcome === "miss" && r.missReason) ctx.stats.recordReason("miss", r.missReason);
   if (outcome === "nonCacheable") {
     ctx.stats.recordReason("non_cacheable", r.reason ?? "not cacheable");
@@ -292,4 +293,42 @@ const JOURNAL_OUTCOME: Record<CompileOutcome, string> = {
 
 function errorResult(message: string): HandlerResult {
   return { response: { kind: "Error", message } };
+}
+
+/**
+ * Per-session remote-tier counters. The 1.12.2 SessionStats reply has no
+ * field for them, so the daemon keeps them in a sidecar file,
+ * `<project dir>/sessions/<id>.json` (0600), which `zccache session-stats`
+ * and `session-end` read.
+ */
+function recordSessionRemote(
+  ctx: HandlerContext,
+  session: Session,
+  r: { remoteHits?: number; remoteMisses?: number; remoteBytesDown?: number },
+): void {
+  const hits = r.remoteHits ?? 0;
+  const misses = r.remoteMisses ?? 0;
+  if (hits === 0 && misses === 0) return;
+  const c = session.remote ??= { hits: 0, misses: 0, bytesDown: 0 };
+  c.hits += hits;
+  c.misses += misses;
+  c.bytesDown += r.remoteBytesDown ?? 0;
+  if (!isSessionId(session.id)) return;
+  try {
+    const dir = join(ctx.projectDir, "sessions");
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = join(dir, `.${session.id}.${process.pid}.tmp`);
+    writeFileSync(
+      tmp,
+      JSON.stringify({
+        remote_hits: c.hits,
+        remote_misses: c.misses,
+        remote_bytes_down: c.bytesDown,
+      }),
+      { mode: 0o600 },
+    );
+    renameSync(tmp, join(dir, `${session.id}.json`));
+  } catch {
+    // the counters are still in memory; the sidecar is best effort
+  }
 }
