@@ -43,7 +43,7 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { getPriority, setPriority, tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -111,6 +111,20 @@ export function selfCommand(args: string[]): Command {
 /** The command that starts a foreground daemon (see {@link selfCommand}). */
 export function daemonCommand(): Command {
   return selfCommand(["daemon", "--foreground"]);
+}
+
+let yielded = false;
+
+/** Lower this process's scheduling priority once (never raised again; best effort). */
+function yieldCpuOnce(): void {
+  if (yielded) return;
+  yielded = true;
+  try {
+    const cur = getPriority(0);
+    if (cur < 10) setPriority(0, 10);
+  } catch {
+    // not permitted or not supported: nothing to do
+  }
 }
 
 function delay(ms: number): Promise<void> {
@@ -601,6 +615,10 @@ export async function spawnAndWait(endpoint: string, opts: DaemonLifecycleOption
         removeQuietly(slot);
       }
     }
+    // Another client is starting the daemon: step back (nice +10, once) so
+    // the daemon it spawned gets the CPU a herd of starting runtimes would
+    // otherwise take from it on a small machine.
+    yieldCpuOnce();
     if (await waitReady(endpoint, Math.min(deadline, Date.now() + 100), env)) return;
   }
   fail(`no daemon became ready at ${endpoint} within ${budget} ms (another client is starting it)`);
