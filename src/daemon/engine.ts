@@ -671,8 +671,13 @@ export class CompileEngine {
 
   /** Compile through the cache (see module doc). */
   compile(req: CompileRequest): Promise<CompileOutcome> {
+    return this.#track(() => this.#compile(req));
+  }
+
+  /** Run one request unless closed, counted in flight until it settles (`close()` waits). */
+  #track<T>(work: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error("CompileEngine is closed"));
-    const p = this.#compile(req);
+    const p = work();
     this.#inflight.add(p);
     p.then(() => this.#inflight.delete(p), () => this.#inflight.delete(p));
     return p;
@@ -1413,11 +1418,7 @@ export class CompileEngine {
 
   /** Link or archive through the cache (one `LinkEphemeral`, planned by `compiler/link.ts`). */
   link(req: LinkRequest): Promise<LinkOutcome> {
-    if (this.#closed) return Promise.reject(new Error("CompileEngine is closed"));
-    const p = this.#link(req);
-    this.#inflight.add(p);
-    p.then(() => this.#inflight.delete(p), () => this.#inflight.delete(p));
-    return p;
+    return this.#track(() => this.#link(req));
   }
 
   async #link(req: LinkRequest): Promise<LinkOutcome> {
