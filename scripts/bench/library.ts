@@ -5,8 +5,8 @@
  *   hit    per-compile warm-hit latency through `zc.compile()` vs one
  *          `ccache gcc` process per file;
  *   cold   every TU new through `compileMany` vs plain `make -j2`.
- * Interleaved rounds, medians. Lua sources in $ANCHORS_SRC/lua-5.4.4
- * (default /tmp/benchsrc; ../shared/bench/anchors.sh fetches them offline).
+ * Interleaved rounds, medians. The Lua sources are fetched offline by
+ * scripts/bench/fetch_lua.sh into $ANCHORS_SRC/lua-5.4.4 (default /tmp/benchsrc).
  *
  *   bun scripts/bench/library.ts [--rounds 3]     (or deno run -A)
  *
@@ -29,11 +29,13 @@ import { fileURLToPath } from "node:url";
 import { ZccacheClient } from "../../mod.ts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const SRC = join(process.env.ANCHORS_SRC ?? "/tmp/benchsrc", "lua-5.4.4", "src");
+const SRC = execFileSync("bash", [join(REPO, "scripts/bench/fetch_lua.sh")], {
+  encoding: "utf8",
+}).trim();
 const ri = process.argv.indexOf("--rounds");
 const ROUNDS = ri > 0 ? Number(process.argv[ri + 1]) : 3;
 if (!existsSync(SRC)) {
-  console.error(`library.ts: no Lua sources in ${SRC} (run ../shared/bench/anchors.sh once)`);
+  console.error(`library.ts: no Lua sources in ${SRC}`);
   process.exit(2);
 }
 const FLAGS = ["-std=gnu99", "-O2", "-Wall", "-Wextra", "-DLUA_COMPAT_5_3", "-DLUA_USE_LINUX"];

@@ -7,8 +7,8 @@
 #                   ccache 4.7.5 (remote_storage=redis://...).
 #   remote miss     a cold build (every TU new) with the remote configured vs without it.
 # Rounds are interleaved (zccache, ccache alternate) and medians reported. Needs gcc, make,
-# redis-server, ccache, and the Lua sources in $ANCHORS_SRC/lua-5.4.4 (default /tmp/benchsrc;
-# ../shared/bench/anchors.sh fetches them offline: `apt-get source --download-only lua5.4`).
+# redis-server, ccache; the Lua sources are fetched offline by scripts/bench/fetch_lua.sh into
+# $ANCHORS_SRC/lua-5.4.4 (default /tmp/benchsrc).
 #
 #   bash scripts/bench/remote.sh            (ROUNDS=3 JOBS=2; prints a markdown table)
 #   SMOKE=1 bash scripts/bench/remote.sh    (one round, two TUs: keeps the script working in CI)
@@ -16,8 +16,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 ROUNDS=${ROUNDS:-3}
 JOBS=${JOBS:-2}
-SRC=${ANCHORS_SRC:-/tmp/benchsrc}/lua-5.4.4/src
-[ -d "$SRC" ] || { echo "remote.sh: no Lua sources in $SRC (run ../shared/bench/anchors.sh once)"; exit 2; }
+SRC=$(bash "$REPO/scripts/bench/fetch_lua.sh") || exit 2
 for t in redis-server ccache gcc make; do
   command -v "$t" >/dev/null || { echo "remote.sh: $t not found"; exit 2; }
 done
