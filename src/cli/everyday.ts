@@ -140,6 +140,14 @@ interface Sidecar {
     dropped?: number;
     degraded?: boolean;
   } | null;
+  /** rustc counters (`rust_lane.ts` `RustStats`). */
+  rust?: {
+    hits?: number;
+    misses?: number;
+    errors?: number;
+    nonCacheable?: number;
+    timeSavedMs?: number;
+  } | null;
   /** Per-reason counts of misses and non-cacheable requests (`stats -v`). */
   reasons?: { miss?: Record<string, number>; non_cacheable?: Record<string, number> };
 }
@@ -170,6 +178,16 @@ function formatRemote(r: NonNullable<Sidecar["remote"]>): string {
     `  errors:             ${r.errors ?? 0}\n` +
     `  bytes up / down:    ${r.bytesUp ?? 0} / ${r.bytesDown ?? 0}\n` +
     `  uploads queued:     ${r.queued ?? 0} (dropped ${r.dropped ?? 0})\n`;
+}
+
+/** The rustc line of `zccache stats` (only once rustc was seen). */
+function formatRust(r: NonNullable<Sidecar["rust"]>): string {
+  const hits = r.hits ?? 0;
+  const misses = r.misses ?? 0;
+  if (hits + misses + (r.errors ?? 0) + (r.nonCacheable ?? 0) === 0) return "";
+  const rate = hits + misses === 0 ? "n/a" : `${((100 * hits) / (hits + misses)).toFixed(1)}%`;
+  return `Rust (rustc):        ${hits} hits, ${misses} misses, ${r.errors ?? 0} errors, ` +
+    `${r.nonCacheable ?? 0} non-cacheable, hit rate ${rate}\n`;
 }
 
 function readSidecar(dir: string): Sidecar {
@@ -234,6 +252,13 @@ export async function cmdStats(
       dropped: side.remote.dropped ?? 0,
       degraded: side.remote.degraded ?? false,
     };
+    obj.rust = {
+      hits: side.rust?.hits ?? 0,
+      misses: side.rust?.misses ?? 0,
+      errors: side.rust?.errors ?? 0,
+      non_cacheable: side.rust?.nonCacheable ?? 0,
+      time_saved_ms: Math.round(side.rust?.timeSavedMs ?? 0),
+    };
     if (opts.verbose) {
       obj.miss_reasons = side.reasons?.miss ?? {};
       obj.non_cacheable_reasons = side.reasons?.non_cacheable ?? {};
@@ -242,6 +267,7 @@ export async function cmdStats(
   } else {
     await io.stdout(formatStatus(status, PRODUCT_VERSION, ext));
     if (side.remote != null) await io.stdout(formatRemote(side.remote));
+    if (side.rust != null) await io.stdout(formatRust(side.rust));
     if (opts.verbose) await io.stdout(formatReasons(side.reasons ?? {}));
   }
   return 0;

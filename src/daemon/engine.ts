@@ -66,6 +66,7 @@ import type {
   UnitPlan,
 } from "./compiler/driver.ts";
 import { GccDriver } from "./compiler/gcc.ts";
+import { RustLane, rustOutputNames, type RustStats } from "./rust_lane.ts";
 import { type LinkPlan, planLink } from "./compiler/link.ts";
 import { parseDepfile, retargetDepfile } from "./compiler/depfile.ts";
 import {
@@ -547,6 +548,8 @@ export class CompileEngine {
   #nearest = new Map<string, { ctx: string; origin: EntryOrigin }>();
   /** Contexts whose entry was just dropped as corrupt. */
   #corrupt = new Set<string>();
+  /** rustc requests (`rust_lane.ts`), over this engine's index and store. */
+  #rust: RustLane;
 
   /** Open (or create) the cache at `opts.cacheDir`; the index loads in the background. */
   constructor(opts: CompileEngineOptions) {
@@ -567,6 +570,33 @@ export class CompileEngine {
     this.#indexPath = join(this.cacheDir, "index.json");
     this.#walPath = join(this.cacheDir, "index.wal");
     this.#drivers = [new GccDriver(this.#compilers, this.#run)];
+    this.#rust = new RustLane({
+      index: this.#index,
+      files: this.#files,
+      compilers: this.#compilers,
+      store: this.#store,
+      remote: this.#remote !== null,
+      run: this.#run,
+      runLimited: (program, args, req, env) => this.#runLimited(program, args, req, env),
+      valid: (e, req) => this.#valid(e, req),
+      addEntry: (e) => this.#addEntry(e),
+      dropEntry: (key) => this.#dropEntry(key),
+      pullRemote: (ctx) => this.#pullRemote(ctx),
+      privateDir: () => this.#privateDir(),
+      writeOutput,
+      log: (line) => this.#log(line),
+      now: () => this.#now(),
+      count: (kind, savedMs = 0) => {
+        this.#total++;
+        if (kind === "hit") {
+          this.#hits++;
+          this.#timeSaved += savedMs;
+          this.#touched = true;
+        } else if (kind === "miss") this.#misses++;
+        else if (kind === "error") this.#errors++;
+        else this.#nonCacheable++;
+      },
+    });
     this.#readOnly = opts.readOnly === true;
     this.#ready = this.#load();
     const every = this.#readOnly ? 0 : opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
@@ -685,6 +715,7 @@ export class CompileEngine {
 
   async #compile(req: CompileRequest): Promise<CompileOutcome> {
     await this.#ready;
+    if (this.#rust.handles(req.compiler)) return await this.#rust.compile(req, readClient(req));
     const driver = this.#drivers.find((d) => d.handles(req.compiler));
     if (driver === undefined) {
       return await this.#passthrough(req, `compiler ${basename(req.compiler)} is not cached`);
@@ -948,6 +979,9 @@ export class CompileEngine {
   async explain(req: CompileRequest): Promise<Explanation> {
     await this.#ready;
     const driver = this.#drivers.find((d) => d.handles(req.compiler));
+    if (this.#rust.handles(req.compiler)) {
+      return { kind: "non_cacheable", reason: "explain does not cover rustc", units: [] };
+    }
     if (driver === undefined) {
       return {
         kind: "non_cacheable",
@@ -1718,17 +1752,17 @@ export class CompileEngine {
   }
 
   /**
-   * Index entries whose outputs are Rust artifacts (`.rlib`, `.rmeta`, `.d`,
-   * `.so`, `.dylib`, `.dll`), as zccache's `ListRustArtifacts` answers. No
-   * compile stores such entries yet (no rustc lane); direct `Store` entries
-   * with such output names are listed.
+   * Index entries of rustc compiles (their output file names) and direct
+   * `Store` entries whose outputs are Rust artifacts (`.rlib`, `.rmeta`,
+   * `.d`, `.so`, `.dylib`, `.dll`), as zccache's `ListRustArtifacts` answers.
    */
   async rustArtifacts(): Promise<RustArtifactInfo[]> {
     await this.#ready;
     const out: RustArtifactInfo[] = [];
     for (const e of this.#index.artifacts.values()) {
-      const names = e.outputs.map((o) => o.name);
-      if (!names.some((n) => RUST_ARTIFACT.test(n))) continue;
+      const rust = rustOutputNames(e);
+      const names = rust ?? e.outputs.map((o) => o.name);
+      if (rust === null && !names.some((n) => RUST_ARTIFACT.test(n))) continue;
       out.push({
         cacheKey: e.key.startsWith("direct\0") ? e.key.slice(7) : e.key,
         outputNames: names,
@@ -1736,6 +1770,16 @@ export class CompileEngine {
       });
     }
     return out;
+  }
+
+  /** rustc counters (hits, misses, errors, pass-throughs), for `status.json`. */
+  rustStats(): RustStats {
+    return this.#rust.stats();
+  }
+
+  /** Zero the rustc counters (`zccache zero`). */
+  zeroRustStats(): void {
+    this.#rust.reset();
   }
 
   /** Engine statistics. */
@@ -1786,6 +1830,7 @@ export class CompileEngine {
         0n;
     this.#timeSaved = 0;
     this.#links = { total: 0n, hits: 0n, misses: 0n, nonCacheable: 0n };
+    this.#rust.reset();
     this.#dirty = true;
     await this.flush();
     return counts;

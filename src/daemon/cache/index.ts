@@ -56,6 +56,12 @@ export interface ArtifactEntry {
   flavor?: string;
   /** The context fields it was stored under (why a later compile missed). */
   origin?: EntryOrigin;
+  /**
+   * rustc entries: every `env!`/`option_env!` variable the compile read
+   * (its dep-info's `# env-dep:`) with the value it saw, null when unset;
+   * a hit needs the same values.
+   */
+  envDeps?: [string, string | null][];
 }
 
 /** Version of the persisted index format. */
@@ -97,11 +103,20 @@ export function validEntry(e: unknown): boolean {
   if (a.depTargets !== undefined && !stringList(a.depTargets)) return false;
   if (a.flavor !== undefined && typeof a.flavor !== "string") return false;
   if (a.origin !== undefined && !validOrigin(a.origin)) return false;
+  if (a.envDeps !== undefined && !validEnvDeps(a.envDeps)) return false;
   return typeof a.stdout === "string" && typeof a.stderr === "string";
 }
 
 function stringList(v: unknown): boolean {
   return Array.isArray(v) && v.every((s) => typeof s === "string");
+}
+
+function validEnvDeps(v: unknown): boolean {
+  return Array.isArray(v) &&
+    v.every((d) =>
+      Array.isArray(d) && d.length === 2 && typeof d[0] === "string" && d[0] !== "" &&
+      (d[1] === null || typeof d[1] === "string")
+    );
 }
 
 function validProbes(v: unknown): boolean {

@@ -275,3 +275,42 @@ export function execFullKey(primary: string, deps: readonly [string, string][]):
   for (const [p, hash] of [...deps].sort((a, b) => (a[0] < b[0] ? -1 : 1))) h.field(p).field(hash);
   return h.hex();
 }
+
+/** Fields of a rustc context key (`zccache-ts-rustc-context-v1`). */
+export interface RustContextFields {
+  /** Toolchain identity (`compiler/rustc.ts` `RustcIdentities`). */
+  identity: string;
+  /** The invoked compiler path (a rustup proxy and its toolchain differ in name only). */
+  compiler: string;
+  /** rustc records the cwd (debuginfo) and the paths as given: always keyed. */
+  cwd: string;
+  /** Every argument, verbatim (source, `--out-dir`, `-C`, `--cfg`, lints, `--remap-path-prefix`...). */
+  args: readonly string[];
+  /** `CARGO_*` (less the directory ones) and the rustc variables, unset as null. */
+  env: readonly [string, string | null][];
+  /** Diagnostics forced to colour (the client's terminal would have had them coloured). */
+  color: boolean;
+  /** (name as written, content hash or "sysroot") of every `--extern`. */
+  externs: readonly [string, string][];
+  /** (path, content hash) of native libraries, `-C link-arg` files and the linker. */
+  files: readonly [string, string][];
+}
+
+/**
+ * Hex rustc context key: everything known before rustc runs. The artifact
+ * key then adds the source and every dep-info input ({@link artifactKey}),
+ * and each entry the `env!` values it was made with.
+ */
+export function rustContextKey(f: RustContextFields): string {
+  const h = new KeyHasher("zccache-ts-rustc-context-v1");
+  h.field(f.identity).field(f.compiler).field(`cwd=${f.cwd}`).field(f.color ? "color" : "plain");
+  h.field("args").field(String(f.args.length));
+  for (const a of f.args) h.field(a);
+  h.field("env").field(String(f.env.length));
+  for (const [k, v] of f.env) h.field(v === null ? `${k}\0unset` : `${k}=${v}`);
+  h.field("externs").field(String(f.externs.length));
+  for (const [n, hash] of f.externs) h.field(n).field(hash);
+  h.field("files").field(String(f.files.length));
+  for (const [p, hash] of f.files) h.field(p).field(hash);
+  return h.hex();
+}

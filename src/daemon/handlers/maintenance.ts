@@ -40,6 +40,8 @@ interface Maintainable {
   }>;
   readonly maxSize?: number;
   remoteStats?(): unknown;
+  rustStats?(): unknown;
+  zeroRustStats?(): void;
 }
 
 const configSeen = new WeakMap<object, number>();
@@ -57,6 +59,7 @@ export async function applyLocalRequests(ctx: HandlerContext): Promise<void> {
   try {
     unlinkSync(join(dir, ZERO_REQUEST));
     ctx.stats.reset();
+    engine?.zeroRustStats?.();
     ctx.log.event("zero-stats", {});
   } catch {
     // no request
@@ -106,6 +109,7 @@ export async function applyLocalRequests(ctx: HandlerContext): Promise<void> {
       max_size_bytes: engine?.maxSize ?? null,
       reasons: ctx.stats.reasonCounts(),
       remote: engine?.remoteStats?.() ?? null,
+      rust: engine?.rustStats?.() ?? null,
     });
   } catch {
     // read-only project dir: stats shows less
