@@ -13,7 +13,7 @@
 
 function toolStem(tool: string): string {
   const b = tool.slice(Math.max(tool.lastIndexOf("/"), tool.lastIndexOf("\\")) + 1);
-  return b.toLowerCase().replace(/\.exe$/, "");
+  return b.toLowerCase().replace(/\.exe$/, "").replace(/^(emcc|em\+\+)\.py$/, "$1");
 }
 
 /**

@@ -39,6 +39,7 @@ import {
   Role,
   searchPathArgs,
 } from "./args.ts";
+import { emscriptenIdentity, isEmscriptenTool, normalizeEmccArgs } from "./emscripten.ts";
 import { namedPath, probeLanguage } from "./includes.ts";
 import type {
   CompilerDriver,
@@ -196,6 +197,18 @@ export class GccDriver implements CompilerDriver {
   /** See {@link CompilerDriver.plan}. */
   async plan(req: DriverRequest): Promise<DriverPlan> {
     let { args } = expandResponseFiles(req.args, req.cwd);
+    // emcc/em++: the Emscripten version, config, EM_* environment and the
+    // clang it runs are key material (see ./emscripten.ts).
+    const emKey: string[] = [];
+    if (isEmscriptenTool(req.compiler)) {
+      const em = emscriptenIdentity(req.compiler, args, req.env, req.cwd, false);
+      if ("pass" in em) return { kind: "passthrough", reason: em.pass };
+      args = normalizeEmccArgs(args);
+      emKey.push(...em.fields);
+      for (const t of em.compileTools) {
+        emKey.push(`em-tool:${t}=${await this.#identities.identity(t)}`);
+      }
+    }
     let inv = parseInvocation(args);
     if (inv.kind === "non_cacheable") return { kind: "passthrough", reason: inv.reason };
     const basedir = baseDirFor(req.env.ZCCACHE_BASEDIR, req.cwd);
@@ -248,7 +261,7 @@ export class GccDriver implements CompilerDriver {
         (a === "-B" && !isAbsolute(args[i + 1] ?? "/")) ||
         (a.startsWith("-B") && a.length > 2 && !isAbsolute(a.slice(2)))
       );
-    const extraKey: string[] = [];
+    const extraKey: string[] = [...emKey];
     if (inv.debug && !cwdRelevant) {
       const map = inv.prefixMaps.findLast(([old]) => {
         const o = resolve(req.cwd, old);

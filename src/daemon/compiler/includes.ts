@@ -26,6 +26,7 @@
  */
 import { readdirSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve } from "node:path";
+import { emscriptenIdentity, isEmscriptenTool } from "./emscripten.ts";
 import { runProcess } from "./run.ts";
 
 /** One `#include`-like reference found in a file. */
@@ -120,7 +121,12 @@ export function probeSearchPath(
   cwd: string,
   env: Record<string, string>,
 ): Promise<SearchPath | null> {
-  const envPart = SEARCH_ENV.map((n) => `${n}=${env[n] ?? "\0"}`).join("\0");
+  let envPart = SEARCH_ENV.map((n) => `${n}=${env[n] ?? "\0"}`).join("\0");
+  if (isEmscriptenTool(compiler)) {
+    // emcc's search chain follows its config, sysroot cache and EMCC_CFLAGS.
+    const em = emscriptenIdentity(compiler, args, env, cwd, false);
+    envPart += "\0" + ("pass" in em ? `pass:${em.pass}` : em.fields.join("\0"));
+  }
   const key = [compiler, identity, lang, cwd, envPart, ...args].join("\0\0");
   let p = searchMemo.get(key);
   if (p === undefined) {

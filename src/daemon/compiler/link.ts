@@ -15,8 +15,14 @@
  *
  * @module
  */
-import { statSync } from "node:fs";
-import { basename, isAbsolute, resolve } from "node:path";
+import { lstatSync, readdirSync, statSync } from "node:fs";
+import { basename, isAbsolute, join, resolve } from "node:path";
+import {
+  EMCC_FILE_OPTS,
+  EMCC_VALUE_OPTS,
+  emscriptenIdentity,
+  isEmscriptenTool,
+} from "./emscripten.ts";
 
 /** Link tool families. */
 export type LinkFamily = "ar" | "ld" | "driver";
@@ -59,7 +65,7 @@ export function linkFamilyOf(tool: string): LinkFamily | null {
   }
   if (
     /^(?:.*-)?(?:gcc|g\+\+|cc|c\+\+)(?:-\d+(?:\.\d+)*)?$/.test(b) || b.includes("clang") ||
-    b === "emcc" || b === "em++"
+    isEmscriptenTool(b)
   ) {
     return b.startsWith("clang-cl") ? null : "driver";
   }
@@ -435,6 +441,7 @@ function planDriver(
   args: readonly string[],
   cwd: string,
   env: Record<string, string>,
+  em: boolean,
 ): LinkDecision {
   const st = newState(cwd);
   let lto = false;
@@ -452,6 +459,7 @@ function planDriver(
     ) {
       return { kind: "passthrough", reason: `${a} is not a link` };
     }
+    if (em && emccLinkArg(st, args, i, (n) => (i += n))) continue;
     if (a === "-o") {
       st.output = next();
       continue;
@@ -509,6 +517,140 @@ function planDriver(
   return finish(st, "driver", lto, libraryPath);
 }
 
+/** Most files an `--embed-file`/`--preload-file` directory may hold before the link passes through. */
+const MAX_PACKAGED_FILES = 10_000;
+
+/**
+ * Add the files of an emcc `--embed-file`/`--preload-file` source (a file,
+ * or a directory walked in name order) as inputs, their names relative to
+ * the source in the key.
+ */
+function addPackagedSource(st: LinkState, flag: string, value: string): void {
+  const at = value.replace(/@@/g, "__").indexOf("@");
+  const src = (at < 0 ? value : value.slice(0, at)).replace(/@@/g, "@");
+  st.keyArgs.push(`${flag}=${value}`);
+  const abs = isAbsolute(src) ? src : resolve(st.cwd, src);
+  const top = lstatSync(abs, { throwIfNoEntry: false });
+  if (top === undefined) {
+    st.pass ??= `${flag} ${src} does not exist`;
+    return;
+  }
+  if (top.isFile()) {
+    addInput(st, src);
+    return;
+  }
+  if (!top.isDirectory()) {
+    st.pass ??= `${flag} ${src} is not a file or directory`;
+    return;
+  }
+  let count = 0;
+  const walk = (dir: string, rel: string): void => {
+    for (const n of readdirSync(dir).sort()) {
+      if (st.pass !== null) return;
+      const p = join(dir, n);
+      const s = lstatSync(p);
+      if (s.isDirectory()) {
+        st.keyArgs.push(`<dir:${rel}${n}>`);
+        walk(p, `${rel}${n}/`);
+      } else if (s.isFile()) {
+        if (++count > MAX_PACKAGED_FILES) st.pass ??= `${flag} ${src}: too many files`;
+        st.keyArgs.push(`<file:${rel}${n}>`);
+        addInput(st, join(src, rel, n));
+      } else st.pass ??= `${flag} ${src}: ${rel}${n} is not a regular file`;
+    }
+  };
+  try {
+    walk(abs, "");
+  } catch {
+    st.pass ??= `${flag} ${src} unreadable`;
+  }
+}
+
+/**
+ * One emcc-specific link argument at `args[i]`: `-s NAME=V`/`-sNAME=V`
+ * (settings; `-sNAME=@file` reads the file), and the emcc options of
+ * {@link EMCC_VALUE_OPTS} (`--opt value` or `--opt=value`): files they name
+ * are inputs, `--js-transform` runs a command (passes through). Returns
+ * true when consumed (`skip(n)` skips the value).
+ */
+function emccLinkArg(
+  st: LinkState,
+  args: readonly string[],
+  i: number,
+  skip: (n: number) => void,
+): boolean {
+  const a = args[i];
+  const setting = (s: string): void => {
+    const eq = s.indexOf("=");
+    if (eq > 0 && s[eq + 1] === "@") addFileOption(st, `-s${s.slice(0, eq + 1)}@`, s.slice(eq + 2));
+    else st.keyArgs.push(`-s${s}`);
+  };
+  if (a === "-s") {
+    const n = args[i + 1];
+    if (n !== undefined && /^[A-Z][A-Z0-9_]*$/.test(n.split("=")[0])) {
+      setting(n);
+      skip(1);
+      return true;
+    }
+    return false;
+  }
+  if (a.startsWith("-s") && /^[A-Z][A-Z0-9_]*$/.test(a.slice(2).split("=")[0])) {
+    setting(a.slice(2));
+    return true;
+  }
+  if (!a.startsWith("--")) return false;
+  const eq = a.indexOf("=");
+  const name = eq > 0 ? a.slice(0, eq) : a;
+  if (!EMCC_VALUE_OPTS.has(name)) return false;
+  let value: string;
+  if (eq > 0) value = a.slice(eq + 1);
+  else {
+    if (i + 1 >= args.length) {
+      st.pass ??= `${a} without a value`;
+      return true;
+    }
+    value = args[i + 1];
+    skip(1);
+  }
+  if (name === "--js-transform" || name === "--compiler-wrapper" || name === "--cache") {
+    st.pass ??= `emcc ${name} runs or reads what the cache cannot hash`;
+  } else if (EMCC_FILE_OPTS.has(name)) addFileOption(st, `${name}=`, value);
+  else if (name === "--embed-file" || name === "--preload-file") {
+    addPackagedSource(st, name, value);
+  } else st.keyArgs.push(`${name}=${value}`);
+  return true;
+}
+
+/**
+ * emcc/em++ as a linker: the driver's plan plus the Emscripten identity
+ * (version, config, EM_* environment, sysroot libraries; ./emscripten.ts)
+ * in the key and the tools it runs (clang, wasm-ld, binaryen, node) as
+ * content-hashed inputs.
+ */
+function planEmcc(
+  tool: string,
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string>,
+): LinkDecision {
+  const id = emscriptenIdentity(tool, args, env, cwd, true);
+  if ("pass" in id) return { kind: "passthrough", reason: id.pass };
+  for (const a of args) {
+    if (a.startsWith("-gseparate-dwarf") || a.startsWith("-gsplit-dwarf")) {
+      return { kind: "passthrough", reason: `${a} writes a side file elsewhere` };
+    }
+  }
+  const d = planDriver(args, cwd, env, true);
+  if (d.kind !== "cacheable") return d;
+  const keyArgs = [...d.keyArgs, ...id.fields];
+  const inputs = [...d.inputs];
+  for (const t of id.linkTools) {
+    keyArgs.push(`em-tool:${t}=<in:${inputs.length}>`);
+    inputs.push(t);
+  }
+  return { ...d, keyArgs, inputs };
+}
+
 /**
  * Plan a `LinkEphemeral`: `tool` is the resolved tool path.
  *
@@ -529,7 +671,8 @@ export function planLink(
     return { kind: "passthrough", reason: `${basename(tool)} is not a known linker or archiver` };
   }
   if (family === "ar") return planArchive(args, cwd);
-  if (family === "driver") return planDriver(args, cwd, env);
+  if (family === "driver" && isEmscriptenTool(tool)) return planEmcc(tool, args, cwd, env);
+  if (family === "driver") return planDriver(args, cwd, env, false);
   const st = newState(cwd);
   parseLdArgs(st, args, false);
   return finish(st, "ld", st.keyArgs.some((a) => a.startsWith("-plugin")), []);
