@@ -37,7 +37,7 @@
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createHash } from "node:crypto";
-import { createReadStream, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createReadStream, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { uptime } from "node:os";
 import { dirname } from "node:path";
@@ -114,6 +114,46 @@ export function sha256File(path: string): Promise<Uint8Array> {
   });
 }
 
+/**
+ * SHA-256 of an executable, memoised in `memoFile` by (path, device, inode,
+ * size, mtime, ctime): hashing a 100 MiB single-file binary takes ~270 ms,
+ * which a daemon start must not pay each time. Any change to the file (a new
+ * build, a copy over it) changes its stat and the file is hashed again; the
+ * memo lives in the user's private cache root, and a memo that cannot be read
+ * or written only costs the hash.
+ */
+export async function exeSha256(path: string, memoFile?: string): Promise<Uint8Array> {
+  const st = statSync(path, { bigint: true });
+  const sig = [path, st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs].join(":");
+  if (memoFile !== undefined) {
+    try {
+      const memo = JSON.parse(readFileSync(memoFile, "utf8")) as {
+        sig?: unknown;
+        sha256?: unknown;
+      };
+      if (
+        memo.sig === sig && typeof memo.sha256 === "string" && /^[0-9a-f]{64}$/.test(memo.sha256)
+      ) {
+        return Uint8Array.from(memo.sha256.match(/../g)!.map((h) => parseInt(h, 16)));
+      }
+    } catch {
+      // no memo yet
+    }
+  }
+  const digest = await sha256File(path);
+  if (memoFile !== undefined) {
+    try {
+      const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+      const tmp = `${memoFile}.${process.pid}.tmp`;
+      writePrivateFile(tmp, JSON.stringify({ sig, sha256: hex }));
+      renameSync(tmp, memoFile);
+    } catch {
+      // best effort
+    }
+  }
+  return digest;
+}
+
 /** Options for {@link currentDaemonIdentity}. */
 export interface CurrentIdentityOptions {
   /** Environment (namespace). Default `process.env`. */
@@ -124,6 +164,8 @@ export interface CurrentIdentityOptions {
   pid?: number;
   /** Clock (default `Date.now`). */
   nowMs?: () => number;
+  /** Where the executable's hash is memoised (see {@link exeSha256}); none by default. */
+  hashMemo?: string;
 }
 
 /**
@@ -137,9 +179,9 @@ export async function currentDaemonIdentity(
 ): Promise<DaemonIdentity> {
   const env = options.env ?? process.env;
   const exePath = options.exePath ?? process.execPath;
-  let exeSha256: Uint8Array;
+  let digest: Uint8Array;
   try {
-    exeSha256 = await sha256File(exePath);
+    digest = await exeSha256(exePath, options.hashMemo);
   } catch (cause) {
     throw new ZccacheError("Endpoint", `failed to hash executable: ${String(cause)}`, { cause });
   }
@@ -147,7 +189,7 @@ export async function currentDaemonIdentity(
   return {
     pid: options.pid ?? process.pid,
     exePath,
-    exeSha256,
+    exeSha256: digest,
     bootId: bootId(),
     ipcEndpoint: { namespaceId: ep.namespaceId, path: ep.path },
     startedAtUnixMs: BigInt((options.nowMs ?? Date.now)()),

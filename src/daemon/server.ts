@@ -22,7 +22,7 @@
  * @module
  */
 import { chmodSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { ZCCACHE_WIRE_RELEASE } from "../core/messages.ts";
 import type { Conn, Listener, Transport } from "../transport/types.ts";
@@ -157,15 +157,23 @@ export class DaemonServer implements ConnectionHost {
       this.log.event("deferred", { endpoint: p.endpoint, reason: "active daemon already serving" });
       return "deferred";
     }
-    // The identity is computed before binding (hashing the executable
-    // takes a while) so that nothing slow sits between bind and ready.
-    let identity: DaemonIdentity | null = null;
-    try {
-      identity = await currentDaemonIdentity(p.endpoint, { env: this.#env });
-    } catch (err) {
+    // The identity needs the executable's SHA-256: memoised by stat in the
+    // project dir (a memo hit costs a stat and a small read), else hashed in
+    // the background — a Ping does not need it, so the daemon accepts first
+    // and writes the identity file when the hash is done (a pre-bind probe
+    // meanwhile still finds this daemon by connecting).
+    const identityWork = currentDaemonIdentity(p.endpoint, {
+      env: this.#env,
+      hashMemo: join(p.projectDir, "exe-sha256.json"),
+    }).catch((err) => {
       // zccache: an identity failure is only logged.
       this.log.error("identity", err);
-    }
+      return null;
+    });
+    let identity = await Promise.race([
+      identityWork,
+      new Promise<"later">((r) => setTimeout(() => r("later"), IDENTITY_WAIT_MS)),
+    ]);
     if (p.socketDir !== null) {
       // Ours and 0700 (an existing one we own is tightened; another user's
       // is refused; a shared sticky directory such as /tmp is left alone).
@@ -186,15 +194,20 @@ export class DaemonServer implements ConnectionHost {
     this.#lastActivityMs = this.#startedAtMs;
     ensureOwnPrivateDir(dirname(p.lockFile), "cache root");
     writePrivateFile(p.lockFile, String(process.pid));
-    if (identity !== null) {
-      identity = { ...identity, startedAtUnixMs: BigInt(this.#startedAtMs) };
+    const publish = (id: DaemonIdentity | null): void => {
+      if (id === null || this.#stopping) return;
+      const stamped = { ...id, startedAtUnixMs: BigInt(this.#startedAtMs) };
       try {
-        writeIdentityFile(p.identityFile, identity);
+        writeIdentityFile(p.identityFile, stamped);
       } catch (err) {
         this.log.error("identity", err);
       }
-    }
-    this.#identity = identity;
+      this.#identity = stamped;
+    };
+    if (identity === "later") {
+      void identityWork.then(publish);
+      identity = null;
+    } else publish(identity);
     if (staging !== null) renameSync(staging, p.endpoint);
     try {
       this.#socketIno = p.socketDir !== null ? statSync(p.endpoint).ino : null;
@@ -457,6 +470,9 @@ export async function runDaemon(opts: DaemonServerOptions): Promise<number> {
   }
   return 0;
 }
+
+/** How long start-up waits for the identity before accepting without it: a memo hit settles in microtasks, before a 0 ms timer. */
+const IDENTITY_WAIT_MS = 0;
 
 /** Max bytes of a Unix socket path we bind (sun_path is 104/108 with the NUL). */
 const MAX_BIND_PATH_BYTES = 103;

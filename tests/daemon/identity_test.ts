@@ -13,6 +13,7 @@ import { toHex } from "../../src/core/bytes.ts";
 import {
   currentDaemonIdentity,
   type DaemonIdentity,
+  exeSha256,
   identityFromJson,
   identityFromProto,
   identityToJson,
@@ -171,4 +172,31 @@ test("identityToProto() is the DaemonProcess protobuf (hand-built bytes)", () =>
   assert.equal(toHex(identityToProto(id)), expected);
   assert.deepEqual(identityFromProto(identityToProto(id)), id);
   assert.throws(() => identityFromProto(new Uint8Array([0x08, 0x01])), { name: "ZccacheError" });
+});
+
+test("exeSha256 memoises by stat: a hit reads the memo, any change to the file hashes again", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "zcid-memo-"));
+  try {
+    const exe = join(dir, "tool");
+    const memo = join(dir, "memo.json");
+    const sha = (b: string) => createHash("sha256").update(b).digest("hex");
+    writeFileSync(exe, "one");
+    assert.equal(toHex(await exeSha256(exe, memo)), sha("one"));
+    const written = JSON.parse(readFileSync(memo, "utf8"));
+    assert.equal(written.sha256, sha("one"));
+    // A hit comes from the memo: a forged digest under the same stat is what it returns.
+    writeFileSync(memo, JSON.stringify({ ...written, sha256: "ab".repeat(32) }));
+    assert.equal(toHex(await exeSha256(exe, memo)), "ab".repeat(32));
+    // The file changes (content, size, mtime): hashed again, memo rewritten.
+    writeFileSync(exe, "two!");
+    assert.equal(toHex(await exeSha256(exe, memo)), sha("two!"));
+    assert.equal(JSON.parse(readFileSync(memo, "utf8")).sha256, sha("two!"));
+    // A corrupt memo only costs the hash.
+    writeFileSync(memo, "{not json");
+    assert.equal(toHex(await exeSha256(exe, memo)), sha("two!"));
+    // No memo path: plain hash.
+    assert.equal(toHex(await exeSha256(exe)), sha("two!"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -95,7 +95,13 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
       if (child.exitCode !== null) {
         throw new Error(`daemon exited early (${child.exitCode}):\n${out}`);
       }
-      if (existsSync(endpoint) && (await canConnect(endpoint))) break;
+      // Ready = connectable, plus the identity file: the daemon accepts before
+      // the executable's hash is known (first start on a cache dir) and writes
+      // the identity when it is.
+      if (
+        existsSync(endpoint) && (await canConnect(endpoint)) &&
+        existsSync(join(dir, "daemon.running-process.json"))
+      ) break;
       if (Date.now() > deadline) {
         await d.dispose();
         throw new Error(`daemon not ready after 30 s:\n${out}`);
