@@ -33,6 +33,8 @@ export interface DaemonEnvConfig {
   compression: boolean | undefined;
   /** zstd level 1..19 (default {@link DEFAULT_COMPRESSION_LEVEL}). */
   compressionLevel: number | undefined;
+  /** Re-hash every stored object on every hit (default: once per file, then by stat). */
+  verifyHits: boolean | undefined;
   /** Per-request log (`ZCCACHE_LOG` / `log_file`), or undefined for none. */
   logFile: string | undefined;
   /** Shared remote tiers (`ZCCACHE_REMOTE` / `remote_storage`), in order. */
@@ -152,6 +154,14 @@ export const SETTINGS: readonly Setting[] = [
     expected: "an integer from 1 to 19",
     parse: parseIntRange(1, 19),
     description: "zstd level of new artifacts",
+  },
+  {
+    key: "verify_hits",
+    env: "ZCCACHE_VERIFY_HITS",
+    defaultText: "false",
+    expected: "true or false",
+    parse: parseBool,
+    description: "re-hash each stored object on every hit (else once, then trusted by stat)",
   },
   {
     key: "log_file",
@@ -476,6 +486,7 @@ export function daemonEnvConfig(
     idleTimeoutSecs: get("ZCCACHE_IDLE_TIMEOUT_SECS") as number | undefined,
     compression: get("ZCCACHE_COMPRESSION") as boolean | undefined,
     compressionLevel: get("ZCCACHE_COMPRESSION_LEVEL") as number | undefined,
+    verifyHits: get("ZCCACHE_VERIFY_HITS") as boolean | undefined,
     logFile: get("ZCCACHE_LOG") as string | undefined,
     remote: get("ZCCACHE_REMOTE") as string[] | undefined,
     remoteReadOnly: get("ZCCACHE_REMOTE_READONLY") as boolean | undefined,

@@ -203,7 +203,11 @@ export async function daemonMain(
     // Loaded here so that importing this module (argument parsing) stays cheap.
     const { CompileEngine } = await import("./engine.ts");
     const engineLog = (line: string) => log.event("engine", { message: line });
-    const compression = { enabled: config.compression ?? true, level: config.compressionLevel };
+    const compression = {
+      enabled: config.compression ?? true,
+      level: config.compressionLevel,
+      verifyHits: config.verifyHits === true,
+    };
     const tiers = await remoteTiers(paths.projectDir, config, env, compression, engineLog);
     engine = new CompileEngine({
       cacheDir: paths.projectDir,

@@ -8,6 +8,7 @@ import { type ArtifactEntry, ArtifactIndex, validEntry } from "../../src/daemon/
 import { FileHashCache, KeyHasher, sha256Hex } from "../../src/daemon/hash.ts";
 import { Semaphore } from "../../src/daemon/compiler/run.ts";
 import { CompileEngine } from "../../src/daemon/engine.ts";
+import { LocalArtifactStore } from "../../src/daemon/cache/artifact_store.ts";
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), "zccache-store-"));
@@ -179,3 +180,33 @@ test("CompileEngine.store()/lookup() round-trip direct artifacts across a restar
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const compressed of [true, false]) {
+  test(`LocalArtifactStore (${compressed ? "zstd" : "plain"}): a blob read once is trusted by stat; any rewrite of it is verified again`, async () => {
+    const root = mkdtempSync(join(tmpdir(), "zc-trust-"));
+    try {
+      const store = new LocalArtifactStore(join(root, "blobs"), join(root, "tmp"), {
+        enabled: compressed,
+      });
+      const bytes = new TextEncoder().encode("object bytes ".repeat(200));
+      const hash = await store.put(bytes);
+      assert.deepEqual(await store.get(hash), bytes); // verified, then trusted
+      assert.deepEqual(await store.get(hash), bytes); // trusted by stat
+      // Rewritten in place with other content (same size): the signature moves, the hash is checked.
+      const file = store.blobs.pathOf(hash, compressed ? ".zst" : "");
+      const raw = readFileSync(file);
+      const bad = Uint8Array.from(raw);
+      bad[bad.length - 1] ^= 0xff;
+      chmodSync(file, 0o600);
+      writeFileSync(file, bad);
+      assert.equal(await store.get(hash), null, "a changed blob is never served");
+      // Put back (a new file): verified again and served.
+      writeFileSync(file, raw);
+      assert.deepEqual(await store.get(hash), bytes);
+      await store.remove(hash);
+      assert.equal(await store.get(hash), null);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+}

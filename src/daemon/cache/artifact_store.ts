@@ -46,7 +46,17 @@ export interface CompressionOptions {
   enabled?: boolean;
   /** zstd level 1..19 (default 3). */
   level?: number;
+  /**
+   * Re-hash every stored object on every hit. Default false: a blob is
+   * hashed when it is stored and the first time it is read, and after that
+   * trusted while its stat signature (inode, size, mtime, ctime) is the one
+   * seen then (the files are 0400 in a 0700 directory of the daemon's own).
+   */
+  verifyHits?: boolean;
 }
+
+/** How many verified blob signatures the store remembers (oldest dropped first). */
+const TRUSTED_MAX = 100_000;
 
 /** Suffix of a zstd-compressed blob. */
 export const ZSTD_SUFFIX = ".zst";
@@ -82,6 +92,9 @@ export class LocalArtifactStore implements ArtifactStore {
   readonly #zstd: Zstd | null;
   readonly #compress: boolean;
   readonly #level: number;
+  readonly #verifyHits: boolean;
+  /** `hash + suffix` -> stat signature of the file when its content was last verified. */
+  readonly #trusted = new Map<string, string>();
 
   /** A store in `dir`, staging writes in `tmpDir` (same file system). */
   constructor(dir: string, tmpDir: string, compression: CompressionOptions = {}) {
@@ -89,6 +102,17 @@ export class LocalArtifactStore implements ArtifactStore {
     this.#zstd = runtimeZstd();
     this.#compress = (compression.enabled ?? true) && this.#zstd !== null;
     this.#level = compression.level ?? 3;
+    this.#verifyHits = compression.verifyHits === true;
+  }
+
+  #trust(key: string, sig: string | null): void {
+    if (sig === null || this.#verifyHits) return;
+    this.#trusted.delete(key);
+    this.#trusted.set(key, sig);
+    if (this.#trusted.size > TRUSTED_MAX) {
+      const oldest = this.#trusted.keys().next().value;
+      if (oldest !== undefined) this.#trusted.delete(oldest);
+    }
   }
 
   /** {@inheritDoc ArtifactStore.put} */
@@ -103,22 +127,39 @@ export class LocalArtifactStore implements ArtifactStore {
 
   /** {@inheritDoc ArtifactStore.get} */
   get(hash: string): Promise<Uint8Array | null> {
-    const packed = this.blobs.readRaw(hash, ZSTD_SUFFIX);
-    if (packed !== null) {
-      if (this.#zstd === null) return Promise.resolve(null);
-      let bytes: Uint8Array;
+    return Promise.resolve(this.#read(hash, ZSTD_SUFFIX) ?? this.#read(hash, ""));
+  }
+
+  /**
+   * Blob `hash` stored with `suffix`, verified (or trusted by stat, see
+   * {@link CompressionOptions.verifyHits}); null when absent or corrupt.
+   */
+  #read(hash: string, suffix: string): Uint8Array | null {
+    const raw = this.blobs.readRawSigned(hash, suffix);
+    if (raw === null) return null;
+    let bytes = raw.bytes;
+    if (suffix === ZSTD_SUFFIX) {
+      if (this.#zstd === null) return null;
       try {
-        bytes = this.#zstd.decompress(packed);
+        bytes = this.#zstd.decompress(raw.bytes);
       } catch {
-        return Promise.resolve(null); // corrupt compressed data: a miss
+        return null; // corrupt compressed data: a miss
       }
-      return Promise.resolve(sha256Hex(bytes) === hash ? bytes : null);
     }
-    return Promise.resolve(this.blobs.readVerified(hash));
+    const key = hash + suffix;
+    if (this.#trusted.get(key) === raw.sig) return bytes;
+    if (sha256Hex(bytes) !== hash) {
+      this.#trusted.delete(key);
+      return null;
+    }
+    this.#trust(key, raw.sig);
+    return bytes;
   }
 
   /** {@inheritDoc ArtifactStore.remove} */
   remove(hash: string): Promise<void> {
+    this.#trusted.delete(hash);
+    this.#trusted.delete(hash + ZSTD_SUFFIX);
     this.blobs.removeSync(hash);
     return Promise.resolve();
   }
@@ -130,6 +171,7 @@ export class LocalArtifactStore implements ArtifactStore {
 
   /** {@inheritDoc ArtifactStore.removeAll} */
   removeAll(): Promise<void> {
+    this.#trusted.clear();
     return this.blobs.removeAll();
   }
 }

@@ -5,7 +5,19 @@
  *
  * @module
  */
-import { readFileSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  constants as fsConstants,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { lstat, mkdir, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { sha256Hex } from "../hash.ts";
@@ -97,6 +109,33 @@ export class BlobStore {
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     } catch {
       return null;
+    }
+  }
+
+  /**
+   * The stored file of blob `hash` with `suffix`, unverified, with its stat
+   * signature (inode, size, mtime, ctime: any rewrite, copy or chmod changes
+   * it), or null when absent.
+   */
+  readRawSigned(hash: string, suffix: string): { bytes: Uint8Array; sig: string } | null {
+    if (!/^[0-9a-f]{64}$/.test(hash)) return null;
+    let fd = -1;
+    try {
+      fd = openSync(this.pathOf(hash, suffix), fsConstants.O_RDONLY);
+      const st = fstatSync(fd);
+      if (!st.isFile()) return null;
+      const bytes = new Uint8Array(st.size);
+      let off = 0;
+      while (off < bytes.length) {
+        const n = readSync(fd, bytes, off, bytes.length - off, off);
+        if (n === 0) return null; // shrank under us
+        off += n;
+      }
+      return { bytes, sig: `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` };
+    } catch {
+      return null;
+    } finally {
+      if (fd >= 0) closeSync(fd);
     }
   }
 
