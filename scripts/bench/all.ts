@@ -155,14 +155,16 @@ async function writeOutputs(r: Results) {
   const block = renderMarkdown(r, svgRel);
   Deno.writeTextFileSync(join(OUT, "tables.md"), block);
   Deno.writeTextFileSync(SVG_PATH, renderSvg(r));
-  const toFmt = [json];
+  const toFmt = [json, join(OUT, "tables.md"), SVG_PATH];
   if (!NO_WRITE) {
     const md = existsSync(MD_PATH) ? readFileSync(MD_PATH, "utf8") : "# Benchmarks\n";
     Deno.writeTextFileSync(MD_PATH, splice(md, block));
     toFmt.push(MD_PATH);
   }
   // Keep the files in `deno fmt` style (CI runs deno fmt --check); best effort.
-  if (!outOpt || !NO_WRITE) await run(Deno.execPath(), ["fmt", "-q", ...toFmt], { cwd: REPO });
+  await run(Deno.execPath(), ["fmt", "-q", "--config", join(REPO, "deno.json"), ...toFmt], {
+    cwd: REPO,
+  });
   log(
     `wrote ${json}, ${join(OUT, "tables.md")}, ${SVG_PATH}${NO_WRITE ? "" : `, ${MD_PATH}`}`,
   );
@@ -691,7 +693,7 @@ async function series(
           env: envOf("zccache-lib"),
           jobs: libJobs(p, mode === "cold" ? "zccache-lib" : "zccache"),
           runs,
-          warmups: 1,
+          warmups: 2,
           concurrency: 2,
         });
         if (!out) continue;

@@ -22,7 +22,7 @@ export interface Target {
   measured: string;
   /** The target, formatted. */
   target: string;
-  /** measured / limit (or limit / measured for "at least" targets), formatted. */
+  /** measured / limit, formatted (at most 1 is met for "at most" targets, at least 1 for "at least"). */
   ratio: string;
   /** `met`, `not met`, or `not measured`. */
   status: "met" | "not met" | "not measured";
@@ -99,13 +99,12 @@ function target(
       status: "not measured",
     };
   }
-  const ratio = kind === "max" ? measured / limit : limit / measured;
   const met = kind === "max" ? measured <= limit : measured >= limit;
   return {
     name,
     measured: fmt(measured),
     target: targetText(limit),
-    ratio: `${ratio.toFixed(2)} of the limit`,
+    ratio: (measured / limit).toFixed(2),
     status: met ? "met" : "not met",
   };
 }
@@ -128,7 +127,7 @@ export function targets(r: Results): Target[] {
         `${x.toFixed(2)}x ccache (${ms(lw!.summary.median)} vs ${ms(lwc?.summary.median ?? NaN)})`,
       (l) => `<= ${l}x ccache`,
     );
-    if (t.status !== "not measured") t.ratio = `${(lw!.x_ccache! / 2).toFixed(2)} of the limit`;
+
     out.push(t);
   }
   const th = findRow(r, "tiny", "hit", "zccache");
@@ -144,7 +143,7 @@ export function targets(r: Results): Target[] {
     );
     if (over !== undefined && Number.isFinite(over) && t.status !== "not measured") {
       t.status = over <= 1.5 ? "met" : "not met";
-      t.ratio = `${(th!.summary.median / (hello!.summary.median + 1.5)).toFixed(2)} of the limit`;
+      t.ratio = (th!.summary.median / (hello!.summary.median + 1.5)).toFixed(2);
     }
     out.push(t);
   }
@@ -234,6 +233,14 @@ export function targets(r: Results): Target[] {
   return out;
 }
 
+function cpuCell(s: SeriesRow): string {
+  const c = s.rounds.map((x) => x.cpu_ms).filter((x): x is number => x !== null);
+  if (!c.length || s.cpu_ms === null) return "—";
+  return c.length > 1
+    ? `${ms(s.cpu_ms)} (${ms(Math.min(...c))}–${ms(Math.max(...c))})`
+    : ms(s.cpu_ms);
+}
+
 function cell(x: number | null | undefined, f: (x: number) => string): string {
   return x === null || x === undefined || !Number.isFinite(x) ? "—" : f(x);
 }
@@ -265,7 +272,7 @@ export function renderMarkdown(r: Results, svgPath = "docs/bench.svg"): string {
   L.push("");
   L.push("### Targets (issue 13)");
   L.push("");
-  L.push("| target | measured | limit | ratio | status |");
+  L.push("| target | measured | limit | measured / limit | status |");
   L.push("| --- | --- | --- | --- | --- |");
   for (const t of targets(r)) {
     L.push(`| ${t.name} | ${t.measured} | ${t.target} | ${t.ratio} | ${t.status} |`);
@@ -273,8 +280,9 @@ export function renderMarkdown(r: Results, svgPath = "docs/bench.svg"): string {
   L.push("");
   L.push(
     "Ratios to ccache and to plain gcc are paired: the median over rounds of the ratio of the " +
-      "two launchers' medians in the same round. `met` / `not met` is computed from the numbers " +
-      "above.",
+      "two launchers' medians in the same round; `time / ccache` above 1 is slower than ccache. " +
+      "`met` / `not met` is computed from the numbers above; the runs of the issue's targets " +
+      "are the rows below.",
   );
   L.push("");
   L.push(`![cold, warm and touch builds per tool](${svgPath})`);
@@ -285,7 +293,7 @@ export function renderMarkdown(r: Results, svgPath = "docs/bench.svg"): string {
     L.push("### Builds (`make -j" + r.options.jobs + "`, wall time)");
     L.push("");
     L.push(
-      "| project | mode | launcher | median | min–max | vs ccache (paired) | CPU per build | CPU vs plain gcc | hits / misses |",
+      "| project | mode | launcher | median | min–max | time / ccache (paired) | CPU per build (rounds) | CPU vs plain gcc | hits / misses |",
     );
     L.push("| --- | --- | --- | --: | --: | --: | --: | --: | --: |");
     for (const s of builds) {
@@ -295,7 +303,7 @@ export function renderMarkdown(r: Results, svgPath = "docs/bench.svg"): string {
           label(s.launcher)
         } | ${ms(s.summary.median)} | ${ms(s.summary.min)}–${ms(s.summary.max)} | ${
           xf(s.x_ccache)
-        } | ${cell(s.cpu_ms, ms)} | ${xf(s.cpu_x_none, 3)} | ${
+        } | ${cpuCell(s)} | ${xf(s.cpu_x_none, 3)} | ${
           s.hits === null ? "—" : `${s.hits} / ${s.misses}`
         } |`,
       );
@@ -309,8 +317,10 @@ export function renderMarkdown(r: Results, svgPath = "docs/bench.svg"): string {
         }) gets a new line before each run (all hit but that one). The ` +
         "library rows are `ZccacheClient.compileMany` on 2 connections against the same daemon as " +
         "the wrapper. CPU = user+sys of the build's process tree plus the daemon's CPU during the " +
-        "series (/proc/PID/stat, reaped children included), per build. hits / misses are the " +
-        "tool's own counters over the timed runs.",
+        "series (/proc/PID/stat, reaped children included), per build, median and min–max over " +
+        "rounds; on a shared VM the CPU time of the same compile varies with contention, so " +
+        "trust a CPU ratio only when its rounds agree. hits / misses are the tool's own " +
+        "counters over the timed runs.",
     );
   }
   const hits = r.series.filter((s) => s.kind === "hit");
@@ -318,7 +328,9 @@ export function renderMarkdown(r: Results, svgPath = "docs/bench.svg"): string {
     L.push("");
     L.push("### One compile invocation that hits (`hyperfine -N`)");
     L.push("");
-    L.push("| file | launcher | median | IQR | min–max | vs ccache (paired) | vs plain compile |");
+    L.push(
+      "| file | launcher | median | IQR | min–max | time / ccache (paired) | time / plain compile |",
+    );
     L.push("| --- | --- | --: | --: | --: | --: | --: |");
     for (const s of hits) {
       const f = s.launcher === "zccache-lib" ? us : ms;
