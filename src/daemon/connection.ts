@@ -31,13 +31,10 @@ import { classifyFrameStart } from "../core/frame.ts";
 import { FrameReader } from "../core/frame_reader.ts";
 import type { Request, Response } from "../core/messages.ts";
 import { ZCCACHE_WIRE_RELEASE } from "../core/messages.ts";
-import {
-  decodeWireMessage,
-  encodeWireMessage,
-  versionMismatchReply,
-  type WireRoute,
-  wireRouteOf,
-} from "../core/wire.ts";
+import { decodeBincodeFrame, encodeBincodeFrame } from "../core/bincode.ts";
+import { peekFrameVersion } from "../core/frame.ts";
+import { BINCODE_PROTOCOL_VERSION } from "../core/messages.ts";
+import type { DecodedWire, WireRoute } from "../core/wire.ts";
 import type { Conn } from "../transport/types.ts";
 import {
   dispatch,
@@ -47,7 +44,26 @@ import {
 } from "./handlers/mod.ts";
 import type { DaemonIdentity } from "./identity.ts";
 import type { DaemonLog } from "./log.ts";
-import { answerBackendProbe } from "./probe.ts";
+
+/**
+ * The prost and FrameV1 lanes (`core/wire.ts`) and the BackendHandle probe
+ * (`probe.ts`) build protobuf descriptors when they load (~20 ms): loaded on
+ * the first frame that needs them, so a daemon start and every bincode
+ * request (the wrapper's, the library's) never pay for them.
+ */
+let wireModule: Promise<typeof import("../core/wire.ts")> | null = null;
+function wire(): Promise<typeof import("../core/wire.ts")> {
+  return (wireModule ??= import("../core/wire.ts"));
+}
+let probeModule: Promise<typeof import("./probe.ts")> | null = null;
+function probeLane(): Promise<typeof import("./probe.ts")> {
+  return (probeModule ??= import("./probe.ts"));
+}
+
+/** A bincode (v15) frame at the head of `buf`: decoded here, without the other lanes. */
+function isBincodeFrame(buf: Uint8Array): boolean {
+  return classifyFrameStart(buf) === false && peekFrameVersion(buf) === BINCODE_PROTOCOL_VERSION;
+}
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
@@ -172,8 +188,10 @@ export class DaemonConnection {
       if (identity === null) {
         // No identity (hashing the executable failed): no probe lane.
         if (classifyFrameStart(buf) !== null) return true;
+      } else if (buf.length >= 8 && classifyFrameStart(buf) === false) {
+        return true; // zccache traffic (answerBackendProbe's first test)
       } else {
-        const d = answerBackendProbe(buf, identity, { eof });
+        const d = (await probeLane()).answerBackendProbe(buf, identity, { eof });
         if (d.lane === "zccache") return true;
         if (d.lane === "error") {
           this.#host.log.error("probe", d.error);
@@ -195,10 +213,16 @@ export class DaemonConnection {
     for (;;) {
       if (this.#host.stopping) return;
       let frame: Uint8Array | null = null;
-      let decoded;
+      let decoded: DecodedWire<"request"> | null;
       try {
         frame = this.#reader.peek();
-        decoded = frame === null ? null : decodeWireMessage(frame, "request");
+        if (frame === null) decoded = null;
+        else if (isBincodeFrame(frame)) {
+          const b = decodeBincodeFrame(frame, "request");
+          decoded = b === null
+            ? null
+            : { lane: "bincode", message: b.message, consumed: b.consumed };
+        } else decoded = (await wire()).decodeWireMessage(frame, "request");
       } catch (err) {
         if (!(await this.#onDecodeError(err, frame))) return;
         continue;
@@ -227,6 +251,7 @@ export class DaemonConnection {
         daemon_protocol_version: err.expected ?? 16,
         client_protocol_version: err.received,
       });
+      const { versionMismatchReply } = await wire();
       await this.#conn.write(versionMismatchReply(err.expected ?? 16, err.received)).catch(
         () => {},
       );
@@ -236,7 +261,7 @@ export class DaemonConnection {
       frame !== null && isZccacheError(err, "Conversion") && err.consumed !== undefined &&
       err.consumed > 0
     ) {
-      const route = wireRouteOf(frame);
+      const route = (await wire()).wireRouteOf(frame);
       this.#consume(err.consumed);
       log.error("conversion", err);
       if (route === null) return false;
@@ -307,6 +332,9 @@ export class DaemonConnection {
   }
 
   async #send(resp: Response, route: WireRoute): Promise<boolean> {
+    const encodeWireMessage = route.lane === "bincode"
+      ? (_d: "response", msg: Response) => encodeBincodeFrame("response", msg)
+      : (await wire()).encodeWireMessage;
     let bytes: Uint8Array;
     try {
       bytes = encodeWireMessage("response", resp, route);

@@ -29,13 +29,16 @@
  *   "idle_timeout_secs": null
  * }
  * ```
+ * The protobuf form lives in `identity_proto.ts`: its descriptors take
+ * ~10 ms to evaluate, which a daemon start (that only writes the JSON) and
+ * a wrapper never pay.
+ *
  * Location: `identityFilePath(env)` from `src/transport/endpoint.ts`
  * (`R/daemon[-NS].running-process.json`). zccache 1.12.2 writes it
  * non-atomically on every won start and never deletes it.
  *
  * @module
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createHash } from "node:crypto";
 import { createReadStream, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -43,7 +46,6 @@ import { uptime } from "node:os";
 import { dirname } from "node:path";
 import process from "node:process";
 import { ZccacheError } from "../core/errors.ts";
-import { DaemonProcessSchema } from "../core/gen/running_process_broker_v1_pb.ts";
 import { type EnvLike, runningProcessEndpoint } from "../transport/endpoint.ts";
 import { writePrivateFile } from "./private_fs.ts";
 
@@ -311,53 +313,4 @@ export function readIdentityFile(path: string): DaemonIdentity | null {
  */
 export function removeIdentityFile(path: string): void {
   rmSync(path, { force: true });
-}
-
-/** The protobuf `DaemonProcess` bytes of an identity (probe responses). */
-export function identityToProto(id: DaemonIdentity): Uint8Array {
-  return toBinary(
-    DaemonProcessSchema,
-    create(DaemonProcessSchema, {
-      pid: id.pid,
-      exePath: id.exePath,
-      exeSha256: id.exeSha256,
-      ipcEndpoint: { namespaceId: id.ipcEndpoint.namespaceId, path: id.ipcEndpoint.path },
-      startedAtUnixMs: id.startedAtUnixMs,
-      bootId: id.bootId,
-      ...(id.idleTimeoutSecs === null ? {} : { idleTimeoutSecs: id.idleTimeoutSecs }),
-    }),
-  );
-}
-
-/**
- * Decode a protobuf `DaemonProcess` into an identity (running-process
- * `TryFrom`): the endpoint is required and `exe_sha256` must be 32 bytes.
- */
-export function identityFromProto(bytes: Uint8Array): DaemonIdentity {
-  let m;
-  try {
-    m = fromBinary(DaemonProcessSchema, bytes);
-  } catch (cause) {
-    throw new ZccacheError("Deserialization", `failed to decode DaemonProcess: ${String(cause)}`, {
-      cause,
-    });
-  }
-  if (m.ipcEndpoint === undefined) {
-    throw new ZccacheError("Deserialization", "daemon process is missing ipc_endpoint");
-  }
-  if (m.exeSha256.length !== 32) {
-    throw new ZccacheError(
-      "Deserialization",
-      `daemon process exe_sha256 must be 32 bytes, got ${m.exeSha256.length}`,
-    );
-  }
-  return {
-    pid: m.pid,
-    exePath: m.exePath,
-    exeSha256: m.exeSha256,
-    bootId: m.bootId,
-    ipcEndpoint: { namespaceId: m.ipcEndpoint.namespaceId, path: m.ipcEndpoint.path },
-    startedAtUnixMs: m.startedAtUnixMs,
-    idleTimeoutSecs: m.idleTimeoutSecs ?? null,
-  };
 }

@@ -27,7 +27,7 @@
  * @module
  */
 import { randomFillSync } from "node:crypto";
-import { readFileSync, readlinkSync, realpathSync } from "node:fs";
+import { readlinkSync, realpathSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { deadline } from "../core/deadline.ts";
@@ -48,14 +48,9 @@ import {
 import { runningProcessEndpoint } from "../transport/endpoint.ts";
 import { defaultTransport } from "../transport/select.ts";
 import type { Conn, Transport } from "../transport/types.ts";
-import {
-  bootId,
-  type DaemonIdentity,
-  identityFromProto,
-  identityToProto,
-  readIdentityFile,
-  sha256File,
-} from "./identity.ts";
+import { bootId, type DaemonIdentity, readIdentityFile, sha256File } from "./identity.ts";
+import { isProcessAlive, liveLockHolder } from "./pid.ts";
+import { identityFromProto, identityToProto } from "./identity_proto.ts";
 
 /** Length of the BackendHandle probe nonce. */
 export const PROBE_NONCE_BYTES = 32;
@@ -196,16 +191,7 @@ export function encodeProbeRequest(nonce: Uint8Array): Uint8Array {
   }));
 }
 
-/** Is the process alive (`kill(pid, 0)`; EPERM counts as alive)? */
-export function isProcessAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === "EPERM";
-  }
-}
+export { isProcessAlive } from "./pid.ts";
 
 /** The executable of a PID (Linux `/proc/<pid>/exe`, macOS `ps`), or `null`. */
 export function exeForPid(pid: number): string | null {
@@ -372,17 +358,8 @@ export async function probeExistingDaemon(
 ): Promise<PreBindProbeResult> {
   const env = options.env ?? process.env;
   const ms = options.timeoutMs ?? 500;
-  if (options.lockPath !== undefined) {
-    let pid: number | null = null;
-    try {
-      const t = readFileSync(options.lockPath, "utf8").trim();
-      if (/^\d+$/.test(t) && Number(t) <= 0xffff_ffff) pid = Number(t);
-    } catch {
-      pid = null;
-    }
-    if (pid === null || pid === process.pid || !isProcessAlive(pid)) {
-      return { live: false, via: "lock" };
-    }
+  if (options.lockPath !== undefined && liveLockHolder(options.lockPath) === null) {
+    return { live: false, via: "lock" };
   }
   if (env.RUNNING_PROCESS_DISABLE !== "1") {
     const identity = readIdentityFile(options.identityPath);

@@ -35,7 +35,7 @@ import { SessionManager } from "./sessions.ts";
 import { GlobalStats } from "./stats.ts";
 import type { CompileBackend, HandlerContext } from "./handlers/mod.ts";
 import { type ConnectionHost, DaemonConnection } from "./connection.ts";
-import { isProcessAlive, probeExistingDaemon } from "./probe.ts";
+import { isProcessAlive, liveLockHolder } from "./pid.ts";
 import { currentDaemonIdentity, type DaemonIdentity, writeIdentityFile } from "./identity.ts";
 import { startIdleGc } from "./idle_gc.ts";
 
@@ -321,12 +321,16 @@ export class DaemonServer implements ConnectionHost {
   /** Pre-bind: is a live daemon serving `endpoint`? */
   async #liveDaemonAt(endpoint: string): Promise<boolean> {
     try {
-      const r = await probeExistingDaemon(endpoint, {
-        env: this.#env,
-        lockPath: this.paths.lockFile,
-        identityPath: this.paths.identityFile,
-        transport: this.#transport,
-      });
+      // No live lock holder: the probe would answer "not live" from the lock
+      // alone, so its module (protobuf descriptors, ~10 ms) is not loaded.
+      const r = liveLockHolder(this.paths.lockFile) === null
+        ? { live: false }
+        : await (await import("./probe.ts")).probeExistingDaemon(endpoint, {
+          env: this.#env,
+          lockPath: this.paths.lockFile,
+          identityPath: this.paths.identityFile,
+          transport: this.#transport,
+        });
       if (r.live) return true;
     } catch (err) {
       this.log.error("prebind.probe", err);

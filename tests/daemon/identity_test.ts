@@ -15,12 +15,11 @@ import {
   type DaemonIdentity,
   exeSha256,
   identityFromJson,
-  identityFromProto,
   identityToJson,
-  identityToProto,
   readIdentityFile,
   writeIdentityFile,
 } from "../../src/daemon/identity.ts";
+import { identityFromProto, identityToProto } from "../../src/daemon/identity_proto.ts";
 import { identityFilePath } from "../../src/transport/endpoint.ts";
 
 const sample: DaemonIdentity = {

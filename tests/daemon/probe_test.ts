@@ -18,10 +18,9 @@ const encodeRpFrame = (init: Parameters<typeof rpFrame>[0]) => encodeEnvelope(rp
 import {
   currentDaemonIdentity,
   type DaemonIdentity,
-  identityFromProto,
-  identityToProto,
   writeIdentityFile,
 } from "../../src/daemon/identity.ts";
+import { identityFromProto, identityToProto } from "../../src/daemon/identity_proto.ts";
 import {
   answerBackendProbe,
   encodeProbeRequest,
