@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { decodeBincodeFrame, encodeBincodeFrame } from "../core/bincode.ts";
+import { decodeCompileReplyFrame, encodeCompileRequestFrame } from "../core/compile_codec.ts";
 import { deadline } from "../core/deadline.ts";
 import { isZccacheError, ZccacheError } from "../core/errors.ts";
 import { type FrameMode, FrameReader } from "../core/frame_reader.ts";
@@ -37,9 +37,20 @@ const U64_MASK = (1n << 64n) - 1n;
 type ProstModule = typeof import("../core/prost.ts");
 type FrameV1Module = typeof import("../core/frame_v1.ts");
 type WireModule = typeof import("../core/wire.ts");
+type BincodeModule = typeof import("../core/bincode.ts");
+let bincodeModule: Promise<BincodeModule> | undefined;
 let prostModule: Promise<ProstModule> | undefined;
 let frameV1Module: Promise<FrameV1Module> | undefined;
 let wireModule: Promise<WireModule> | undefined;
+
+/**
+ * Load the schema-driven `bincode.ts` once. A compile round trip does not
+ * need it (`compile_codec.ts` encodes the request and decodes the reply);
+ * every other request and any unusual reply does.
+ */
+export function loadBincode(): Promise<BincodeModule> {
+  return bincodeModule ??= import("../core/bincode.ts");
+}
 
 /** Load `prost.ts` once (dynamic, keeps the bincode path lean). */
 export function loadProst(): Promise<ProstModule> {
@@ -132,7 +143,9 @@ export class IpcConnection {
 
   /** Send `req` as a bincode v15 frame (`[u32 len][u32 15][bincode]`). */
   async send(req: Request): Promise<void> {
-    await this.#conn.write(encodeBincodeFrame("request", req));
+    const bytes = encodeCompileRequestFrame(req) ??
+      (await loadBincode()).encodeBincodeFrame("request", req);
+    await this.#conn.write(bytes);
   }
 
   /**
@@ -168,8 +181,12 @@ export class IpcConnection {
    * Returns `null` on a clean EOF; EOF mid-frame throws "ConnectionClosed".
    */
   recv(timeoutMs: number | undefined = this.#recvTimeoutMs): Promise<Response | null> {
-    return this.#recvLoop("zccache", (frame) => {
-      const r = decodeBincodeFrame(frame, "response");
+    return this.#recvLoop("zccache", async (frame) => {
+      const fast = decodeCompileReplyFrame(frame);
+      if (fast !== undefined) {
+        return fast === null ? null : { value: fast.message, consumed: fast.consumed };
+      }
+      const r = (await loadBincode()).decodeBincodeFrame(frame, "response");
       return r === null ? null : { value: r.message, consumed: r.consumed };
     }, timeoutMs);
   }
@@ -218,7 +235,12 @@ export class IpcConnection {
   /** Cut the next whole frame (`mode`), decode it, consume what the decoder used. */
   async #recvLoop<T>(
     mode: FrameMode,
-    decode: (frame: Uint8Array) => { value: T; consumed: number } | null,
+    decode: (
+      frame: Uint8Array,
+    ) =>
+      | { value: T; consumed: number }
+      | null
+      | Promise<{ value: T; consumed: number } | null>,
     timeoutMs: number | undefined,
   ): Promise<T | null> {
     const until = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
@@ -228,7 +250,7 @@ export class IpcConnection {
         let r: { value: T; consumed: number } | null = null;
         try {
           const frame = reader.peek(mode);
-          if (frame !== null) r = decode(frame);
+          if (frame !== null) r = await decode(frame);
         } catch (e) {
           const consumed = (e as { consumed?: unknown }).consumed;
           if (typeof consumed === "number" && consumed > 0) reader.consume(consumed);

@@ -56,7 +56,11 @@ function graph(entry: string): { local: string[]; external: string[] } {
 test("cli.ts static import graph stays off commander, protobuf, prost and daemon code", () => {
   const { local, external } = graph(join(REPO, "cli.ts"));
   assert.ok(local.includes("src/cli/wrap.ts"), "the wrapper is reached statically");
-  assert.ok(local.includes("src/core/bincode.ts"), "the wrapper speaks bincode");
+  // The compile round trip has its own straight-line codec; the schema-driven
+  // one (and its schema) load only for other requests or an unusual reply.
+  assert.ok(local.includes("src/core/compile_codec.ts"), "the wrapper speaks bincode");
+  assert.ok(!local.includes("src/core/bincode.ts"), "schema-driven bincode on the hot path");
+  assert.ok(!local.includes("src/core/schema.ts"), "the schema on the hot path");
   for (const f of local) {
     assert.ok(!f.startsWith("src/daemon/"), `daemon module on the hot path: ${f}`);
     assert.ok(!f.startsWith("src/core/gen/"), `generated protobuf on the hot path: ${f}`);
