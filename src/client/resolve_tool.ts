@@ -22,6 +22,11 @@ import { endpointFromEnv } from "../transport/endpoint.ts";
  * masquerade symlink `gcc -> zccache` first in `PATH` included).
  */
 function selfExecutables(): Set<string> {
+  return (selfMemo ??= computeSelfExecutables());
+}
+let selfMemo: Set<string> | undefined;
+
+function computeSelfExecutables(): Set<string> {
   const out = new Set<string>();
   const candidates = [process.execPath];
   const script = process.argv[1];

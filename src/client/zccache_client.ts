@@ -29,7 +29,7 @@ import type { DaemonStatus, EnvPair, Request, Response, SessionStats } from "../
 import type { Transport } from "../transport/types.ts";
 import { ensureDaemon as ensureDaemonLifecycle } from "./lifecycle.ts";
 import { IpcConnection } from "./ipc_connection.ts";
-import { clientEndpoint, resolveTool } from "./resolve_tool.ts";
+import { clientEndpoint, isExecutableFile, resolveTool } from "./resolve_tool.ts";
 
 /** An environment: variable name -> value (`undefined` entries are ignored). */
 export type ClientEnv = Record<string, string | undefined>;
@@ -501,10 +501,32 @@ export class ZccacheClient implements AsyncDisposable {
     await this.close();
   }
 
+  /**
+   * `PATH` lookups of this client, by (name, PATH, cwd): a build script
+   * compiles thousands of files with one compiler, and a lookup walks
+   * `PATH` with a few stats per directory. A remembered path is used while
+   * it is still an executable file (one stat); a compiler installed earlier
+   * in `PATH` while the client lives is not seen (as a shell's `hash`).
+   */
+  #tools = new Map<string, string>();
+
+  #resolveTool(name: string, env: Record<string, string>, cwd: string): string | null {
+    const key = `${name}\0${env.PATH ?? ""}\0${cwd}`;
+    const known = this.#tools.get(key);
+    if (known !== undefined && isExecutableFile(known)) return known;
+    const tool = resolveTool(name, env, cwd);
+    if (tool === null) this.#tools.delete(key);
+    else {
+      if (this.#tools.size >= 256) this.#tools.clear();
+      this.#tools.set(key, tool);
+    }
+    return tool;
+  }
+
   #prepare(name: string, job: Omit<CompileJob, "compiler">): PreparedJob {
     const cwd = resolve(process.cwd(), job.cwd ?? ".");
     const env = definedEnv(job.env ?? this.#env);
-    const tool = resolveTool(name, env, cwd);
+    const tool = this.#resolveTool(name, env, cwd);
     if (tool === null) {
       throw new ZccacheError("Io", `${name}: compiler not found in PATH`);
     }

@@ -32,6 +32,7 @@ import { FrameReader } from "../core/frame_reader.ts";
 import type { Request, Response } from "../core/messages.ts";
 import { ZCCACHE_WIRE_RELEASE } from "../core/messages.ts";
 import { decodeBincodeFrame, encodeBincodeFrame } from "../core/bincode.ts";
+import { decodeCompileRequestFrame } from "../core/compile_codec.ts";
 import { peekFrameVersion } from "../core/frame.ts";
 import { BINCODE_PROTOCOL_VERSION } from "../core/messages.ts";
 import type { DecodedWire, WireRoute } from "../core/wire.ts";
@@ -218,7 +219,7 @@ export class DaemonConnection {
         frame = this.#reader.peek();
         if (frame === null) decoded = null;
         else if (isBincodeFrame(frame)) {
-          const b = decodeBincodeFrame(frame, "request");
+          const b = decodeCompileRequestFrame(frame) ?? decodeBincodeFrame(frame, "request");
           decoded = b === null
             ? null
             : { lane: "bincode", message: b.message, consumed: b.consumed };

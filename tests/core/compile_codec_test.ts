@@ -5,6 +5,7 @@ import { decodeBincodeFrame, encodeBincodeFrame } from "../../src/core/bincode.t
 import { fromHex, toHex } from "../../src/core/bytes.ts";
 import {
   decodeCompileReplyFrame,
+  decodeCompileRequestFrame,
   encodeCompileRequestFrame,
   REQUEST_INDEX,
   RESPONSE_INDEX,
@@ -238,6 +239,56 @@ test("compile_codec fuzz: a reply it decodes is what bincode.ts decodes; what bi
     if (fast === undefined) continue;
     decoded++;
     assert.notEqual(slow, "error", `fast decoded what bincode.ts rejects: ${toHex(buf)}`);
+    assert.deepEqual(fast, slow, toHex(buf));
+  }
+  assert.ok(decoded > 1000, `decoded ${decoded}`);
+});
+
+test("compile_codec decodes the compile/link requests as decodeBincodeFrame does", () => {
+  const vs = loadVectors("v1.12.2").bincode.filter((v) =>
+    v.direction === "request" &&
+    (v.variant === "Compile" || v.variant === "CompileEphemeral" ||
+      v.variant === "LinkEphemeral")
+  );
+  const frames = [
+    ...vs.map((v) => fromHex(v.frame_hex)),
+    ...requests.map((r) => encodeBincodeFrame("request", r)),
+  ];
+  for (const frame of frames) {
+    const fast = decodeCompileRequestFrame(frame);
+    assert.ok(fast);
+    assert.deepEqual(fast, decodeBincodeFrame(frame, "request"));
+    for (let n = 0; n < frame.length; n += 7) {
+      assert.equal(decodeCompileRequestFrame(frame.subarray(0, n)), null);
+    }
+  }
+  assert.equal(
+    decodeCompileRequestFrame(encodeBincodeFrame("request", { kind: "Ping" })),
+    undefined,
+  );
+  assert.equal(
+    decodeCompileRequestFrame(encodeBincodeFrame("request", { kind: "Status" })),
+    undefined,
+  );
+});
+
+test("compile_codec request fuzz: what it decodes is what bincode.ts decodes; what bincode.ts rejects it leaves alone", () => {
+  const rand = prng(0xbeef);
+  const next = () => Math.floor(rand() * 4294967296);
+  let decoded = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const buf = Uint8Array.from(encodeBincodeFrame("request", requests[i % requests.length]));
+    for (let f = 1 + (next() % 3); f > 0; f--) buf[4 + (next() % (buf.length - 4))] = next() & 0xff;
+    const fast = decodeCompileRequestFrame(buf);
+    let slow: unknown;
+    try {
+      slow = decodeBincodeFrame(buf, "request");
+    } catch {
+      slow = "error";
+    }
+    if (fast === undefined) continue;
+    decoded++;
+    assert.notEqual(slow, "error", toHex(buf));
     assert.deepEqual(fast, slow, toHex(buf));
   }
   assert.ok(decoded > 1000, `decoded ${decoded}`);
