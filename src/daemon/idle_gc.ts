@@ -6,8 +6,12 @@
  * stays up until some later allocation triggers a major GC. Here, a 500 ms
  * timer watches RSS: once it has grown {@link GROWTH_BYTES} above where the
  * last collection left it and has stopped growing for about a second (the
- * burst is over), one full GC runs. Bounded: at most one collection per
- * second, and only after growth, so a steady or idle daemon never collects.
+ * burst is over), one full GC runs. Under sustained load (a build's
+ * thousands of hits never leave the daemon quiet), growth of
+ * {@link BUSY_GROWTH_BYTES} collects too, so the peak stays bounded (a full
+ * collection of this heap takes a few ms). Bounded: at most one collection
+ * per second, and only after growth, so a steady or idle daemon never
+ * collects.
  *
  * `gc` comes from V8's `--expose-gc`, set at run time (`node:v8`
  * `setFlagsFromString`, then fetched from a fresh `node:vm` context), so no
@@ -20,6 +24,8 @@ import process from "node:process";
 
 /** RSS growth over the post-collection baseline that arms a collection. */
 export const GROWTH_BYTES = 16 * 1024 * 1024;
+/** RSS growth that collects even while requests keep coming. */
+export const BUSY_GROWTH_BYTES = 24 * 1024 * 1024;
 /** Sampling period (ms). */
 const PERIOD_MS = 500;
 /** RSS change between samples below which the daemon counts as quiet. */
@@ -60,7 +66,8 @@ export async function startIdleGc(
     quiet = Math.abs(now - last) < QUIET_BYTES ? quiet + 1 : 0;
     last = now;
     if (now < baseline) baseline = now;
-    if (now - baseline < GROWTH_BYTES || quiet < QUIET_SAMPLES) return;
+    const grown = now - baseline;
+    if (grown < GROWTH_BYTES || (quiet < QUIET_SAMPLES && grown < BUSY_GROWTH_BYTES)) return;
     gc();
     baseline = last = rss();
     quiet = 0;
