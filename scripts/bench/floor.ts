@@ -94,7 +94,7 @@ const code = await new Promise<number>((done) => {
     data(s, d) {
       const next = new Uint8Array(buf.length + d.length); next.set(buf); next.set(d, buf.length); buf = next;
       const r = decodeCompileReplyFrame(buf);
-      if (r) { s.end(); done(r.message.kind === "CompileResult" ? r.message.exitCode : 1); }
+      if (r) { done(r.message.kind === "CompileResult" ? r.message.exitCode : 1); s.end(); }
     },
     close() { done(1); }, error() { done(1); },
   } });
@@ -156,7 +156,9 @@ for (let i = 0; i < RUNS; i++) {
 const q = (xs: number[], f: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * f)];
 const rss = cmds.map(([, argv]) => {
   const xs = [0, 1, 2].map(() =>
-    Number(spawnSync(RUSAGE, argv, { cwd: W, env, encoding: "utf8" }).stdout.trim())
+    Number(
+      spawnSync(RUSAGE, argv, { cwd: W, env, encoding: "utf8" }).stdout.trim().split("\n").pop(),
+    )
   );
   return q(xs, 0.5);
 });

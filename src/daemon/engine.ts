@@ -131,6 +131,12 @@ export interface CompileEngineOptions {
   now?: () => number;
   /** Background flush interval in ms (default 5000; 0 disables). */
   flushIntervalMs?: number;
+  /**
+   * Load the index this many ms after construction (or at the first request
+   * that needs it, whichever comes first) instead of at once: a daemon then
+   * answers its first Ping before parsing a large index (tens of ms).
+   */
+  deferLoadMs?: number;
   /** Process runner (default: a real child process). */
   runProcess?: ProcessRunner;
   /** Artifact store (default: the local content-addressed store under `cacheDir`). */
@@ -530,7 +536,7 @@ export class CompileEngine {
   #tmpDir: string;
   #indexPath: string;
   #walPath: string;
-  #ready: Promise<void>;
+  #ready: Promise<void> | null = null;
   #dirty = false;
   #touched = false;
   #lastFlush = 0;
@@ -607,7 +613,11 @@ export class CompileEngine {
       },
     });
     this.#readOnly = opts.readOnly === true;
-    this.#ready = this.#load();
+    if (opts.deferLoadMs === undefined) void this.ready();
+    else {
+      const t = setTimeout(() => void this.ready(), opts.deferLoadMs);
+      (t as { unref?: () => void }).unref?.();
+    }
     const every = this.#readOnly ? 0 : opts.flushIntervalMs ?? FLUSH_INTERVAL_MS;
     if (every > 0) {
       this.#timer = setInterval(() => {
@@ -618,6 +628,14 @@ export class CompileEngine {
       }, every);
       (this.#timer as { unref?: () => void }).unref?.();
     }
+  }
+
+  /**
+   * The index loaded (started now if it was deferred, see
+   * {@link CompileEngineOptions.deferLoadMs}); every request reading it waits for this.
+   */
+  ready(): Promise<void> {
+    return (this.#ready ??= this.#load());
   }
 
   /** Log a fault once per kind for the life of the engine. */
@@ -723,7 +741,7 @@ export class CompileEngine {
   }
 
   async #compile(req: CompileRequest): Promise<CompileOutcome> {
-    await this.#ready;
+    await this.ready();
     if (this.#rust.handles(req.compiler)) return await this.#rust.compile(req, readClient(req));
     const driver = this.#drivers.find((d) => d.handles(req.compiler));
     if (driver === undefined) {
@@ -986,7 +1004,7 @@ export class CompileEngine {
    * (the compiler is identified, nothing is compiled or written).
    */
   async explain(req: CompileRequest): Promise<Explanation> {
-    await this.#ready;
+    await this.ready();
     const driver = this.#drivers.find((d) => d.handles(req.compiler));
     if (this.#rust.handles(req.compiler)) {
       return { kind: "non_cacheable", reason: "explain does not cover rustc", units: [] };
@@ -1465,7 +1483,7 @@ export class CompileEngine {
   }
 
   async #link(req: LinkRequest): Promise<LinkOutcome> {
-    await this.#ready;
+    await this.ready();
     this.#links.total++;
     const { umask } = readClient({
       compiler: req.tool,
@@ -1731,7 +1749,7 @@ export class CompileEngine {
     evicted: number;
     bytesFreed: number;
   }> {
-    await this.#ready;
+    await this.ready();
     const before = this.#index.totalSize;
     const freed: string[] = [];
     let evicted = 0;
@@ -1766,7 +1784,7 @@ export class CompileEngine {
    * `.d`, `.so`, `.dylib`, `.dll`), as zccache's `ListRustArtifacts` answers.
    */
   async rustArtifacts(): Promise<RustArtifactInfo[]> {
-    await this.#ready;
+    await this.ready();
     const out: RustArtifactInfo[] = [];
     for (const e of this.#index.artifacts.values()) {
       const rust = rustOutputNames(e);
@@ -1818,7 +1836,7 @@ export class CompileEngine {
 
   /** Remove every artifact, the header graph and metadata; reset counters. */
   async clear(): Promise<ClearCounts> {
-    await this.#ready;
+    await this.ready();
     const counts: ClearCounts = {
       artifactsRemoved: BigInt(this.#index.artifacts.size),
       metadataCleared: BigInt(this.#files.size),
@@ -1847,7 +1865,7 @@ export class CompileEngine {
 
   /** Direct artifact lookup (the wire `Lookup`), verified like a hit. */
   async lookup(key: string): Promise<ArtifactData | null> {
-    await this.#ready;
+    await this.ready();
     const e = this.#index.artifacts.get(directKey(key));
     if (!e) return null;
     const outputs: ArtifactOutput[] = [];
@@ -1866,7 +1884,7 @@ export class CompileEngine {
 
   /** Direct artifact store (the wire `Store`); `Path` payloads are read from disk. */
   async store(key: string, a: ArtifactData): Promise<"Stored" | "AlreadyExists"> {
-    await this.#ready;
+    await this.ready();
     if (this.#index.artifacts.has(directKey(key))) return "AlreadyExists";
     const outputs: StoredOutput[] = [];
     for (const o of a.outputs) {
@@ -1893,6 +1911,8 @@ export class CompileEngine {
 
   /** Write the index (and file/compiler hash caches) to disk if changed. */
   async flush(): Promise<void> {
+    // Never loaded: nothing changed, and writing now would replace the index with an empty one.
+    if (this.#ready === null) return;
     await this.#ready;
     if (this.#readOnly) return;
     while (this.#flushing) await this.#flushing;

@@ -23,7 +23,7 @@
 import process from "node:process";
 
 /** RSS growth over the post-collection baseline that arms a collection. */
-export const GROWTH_BYTES = 16 * 1024 * 1024;
+export const GROWTH_BYTES = 8 * 1024 * 1024;
 /** RSS growth that collects even while requests keep coming. */
 export const BUSY_GROWTH_BYTES = 24 * 1024 * 1024;
 /** Sampling period (ms). */

@@ -29,6 +29,9 @@ import type { ArtifactStore, CompressionOptions } from "./cache/artifact_store.t
 import type { RemoteTier } from "./cache/remote.ts";
 import { DEFAULT_IDLE_TIMEOUT_SECS, prepareDaemonDirs, runDaemon } from "./server.ts";
 
+/** How long after start the daemon loads its index when no request asked for it first. */
+const INDEX_LOAD_DELAY_MS = 200;
+
 /** Parsed daemon arguments. */
 export interface DaemonArgs {
   foreground: boolean;
@@ -215,6 +218,9 @@ export async function daemonMain(
       maxParallel: config.maxParallel,
       compression,
       log: engineLog,
+      // The first Ping is answered before a large index is parsed; the
+      // first request that needs the index loads it at once.
+      deferLoadMs: INDEX_LOAD_DELAY_MS,
       ...tiers,
     });
   } catch (err) {

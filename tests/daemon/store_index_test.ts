@@ -182,7 +182,7 @@ test("CompileEngine.store()/lookup() round-trip direct artifacts across a restar
 });
 
 for (const compressed of [true, false]) {
-  test(`LocalArtifactStore (${compressed ? "zstd" : "plain"}): a blob read once is trusted by stat; any rewrite of it is verified again`, async () => {
+  test(`LocalArtifactStore (${compressed ? "zstd" : "plain"}): a blob is verified when read, any rewrite of it is caught, and a removed one is gone`, async () => {
     const root = mkdtempSync(join(tmpdir(), "zc-trust-"));
     try {
       const store = new LocalArtifactStore(join(root, "blobs"), join(root, "tmp"), {

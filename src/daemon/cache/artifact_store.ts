@@ -48,12 +48,19 @@ export interface CompressionOptions {
   level?: number;
   /**
    * Re-hash every stored object on every hit. Default false: a blob is
-   * hashed when it is stored and the first time it is read, and after that
-   * trusted while its stat signature (inode, size, mtime, ctime) is the one
-   * seen then (the files are 0400 in a 0700 directory of the daemon's own).
+   * hashed when it is read, and once it has been verified at least 2 s after
+   * it last changed, trusted while its stat signature (inode, size, mtime,
+   * ctime) is the one seen then (the files are 0400 in a 0700 directory of the daemon's own).
    */
   verifyHits?: boolean;
 }
+
+/**
+ * A file changed this recently is verified again on every read: file times
+ * tick coarsely (a few ms), so a rewrite within the same tick as the last
+ * verification would keep its signature (git's "racy" rule).
+ */
+const RACY_MS = 2000;
 
 /** How many verified blob signatures the store remembers (oldest dropped first). */
 const TRUSTED_MAX = 100_000;
@@ -170,7 +177,7 @@ export class LocalArtifactStore implements ArtifactStore {
       this.#trusted.delete(key);
       return null;
     }
-    this.#trust(key, raw.sig);
+    if (Date.now() - raw.changedMs > RACY_MS) this.#trust(key, raw.sig);
     return bytes;
   }
 

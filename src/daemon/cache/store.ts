@@ -117,7 +117,10 @@ export class BlobStore {
    * signature (inode, size, mtime, ctime: any rewrite, copy or chmod changes
    * it), or null when absent.
    */
-  readRawSigned(hash: string, suffix: string): { bytes: Uint8Array; sig: string } | null {
+  readRawSigned(
+    hash: string,
+    suffix: string,
+  ): { bytes: Uint8Array; sig: string; changedMs: number } | null {
     if (!/^[0-9a-f]{64}$/.test(hash)) return null;
     let fd = -1;
     try {
@@ -131,7 +134,11 @@ export class BlobStore {
         if (n === 0) return null; // shrank under us
         off += n;
       }
-      return { bytes, sig: `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` };
+      return {
+        bytes,
+        sig: `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`,
+        changedMs: Math.max(st.mtimeMs, st.ctimeMs),
+      };
     } catch {
       return null;
     } finally {

@@ -97,6 +97,8 @@ export interface CompileBackend {
   /** Index entries whose outputs are Rust artifacts (absent: none). */
   rustArtifacts?(): Promise<RustArtifactInfo[]>;
   stats(): BackendStats;
+  /** Resolves once the index is loaded (absent: always loaded); `stats()` is exact after it. */
+  ready?(): Promise<void>;
   clear(): Promise<BackendClearCounts>;
   /** The stored artifact under `key`, or null. */
   lookup(key: string): Promise<ArtifactData | null>;

@@ -66,6 +66,7 @@ export function buildStatus(ctx: HandlerContext, nowMs: number = Date.now()): Da
  */
 export async function handleStatus(ctx: HandlerContext): Promise<HandlerResult> {
   await applyLocalRequests(ctx);
+  await ctx.engine?.ready?.();
   return { response: { kind: "Status", value: buildStatus(ctx) } };
 }
 
