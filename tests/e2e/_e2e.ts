@@ -146,9 +146,14 @@ export async function statusJson(world: World): Promise<Record<string, unknown>>
 
 /** The daemon pid from the lock file, or null. */
 export function daemonPid(world: World): number | null {
-  const lock = join(world.cacheDir, "daemon.lock");
-  if (!existsSync(lock)) return null;
-  const pid = Number(readFileSync(lock, "utf8").trim());
+  let text: string;
+  try {
+    // No existsSync first: a stopping daemon removes its lock at any moment.
+    text = readFileSync(join(world.cacheDir, "daemon.lock"), "utf8");
+  } catch {
+    return null;
+  }
+  const pid = Number(text.trim());
   return Number.isInteger(pid) && pid > 0 ? pid : null;
 }
 
