@@ -100,6 +100,7 @@ import {
   ArtifactIndex,
   INDEX_VERSION,
   MAX_ENTRIES_PER_CONTEXT,
+  newEntry,
   type StoredOutput,
 } from "./cache/index.ts";
 
@@ -1413,9 +1414,7 @@ export class CompileEngine {
       this.#warnOnce("store", `artifact store unwritable (${(e as Error).message}); not caching`);
       return { reason: "artifact store unwritable" };
     }
-    const now = this.#now();
-    const size = outputs.reduce((n, o) => n + o.size, 0);
-    this.#addEntry({
+    const entry = newEntry({
       key,
       context: ctx,
       inputs,
@@ -1423,9 +1422,6 @@ export class CompileEngine {
       stdout: r.stdout,
       stderr: r.stderr,
       exitCode: r.exitCode,
-      size,
-      created: now,
-      lastUse: now,
       compileMs: r.durationMs,
       probes,
       date: time.date,
@@ -1433,8 +1429,9 @@ export class CompileEngine {
       depTargets: dep !== null ? unit.depTargets : undefined,
       flavor,
       origin: this.#origins.get(unit),
-    });
-    return { key, bytes: size };
+    }, this.#now());
+    this.#addEntry(entry);
+    return { key, bytes: entry.size };
   }
 
   /** Entries of context `ctx` from the remote tier, validated, into the local index. */
@@ -1710,8 +1707,7 @@ export class CompileEngine {
       this.#warnOnce("store", `artifact store unwritable (${(e as Error).message}); not caching`);
       return result("miss", "artifact store unwritable");
     }
-    const now = this.#now();
-    this.#addEntry({
+    this.#addEntry(newEntry({
       key,
       context: null,
       inputs: [],
@@ -1719,11 +1715,8 @@ export class CompileEngine {
       stdout: r.stdout,
       stderr: r.stderr,
       exitCode: 0,
-      size: outputs.reduce((n, o) => n + o.size, 0),
-      created: now,
-      lastUse: now,
       compileMs: r.durationMs,
-    });
+    }, this.#now()));
     return result("miss", null);
   }
 
@@ -1892,8 +1885,7 @@ export class CompileEngine {
       outputs.push({ name: o.name, blob: await this.#store.put(bytes), size: bytes.length });
     }
     if (this.#index.artifacts.has(directKey(key))) return "AlreadyExists";
-    const now = this.#now();
-    this.#addEntry({
+    this.#addEntry(newEntry({
       key: directKey(key),
       context: null,
       inputs: [],
@@ -1901,11 +1893,8 @@ export class CompileEngine {
       stdout: a.stdout,
       stderr: a.stderr,
       exitCode: a.exitCode,
-      size: outputs.reduce((n, o) => n + o.size, 0),
-      created: now,
-      lastUse: now,
       compileMs: 0,
-    });
+    }, this.#now()));
     return "Stored";
   }
 

@@ -29,7 +29,12 @@ import type { CompilerIdentityCache, FileHashCache } from "./hash.ts";
 import type { ProcessRunner } from "./compiler/driver.ts";
 import type { RunResult } from "./compiler/run.ts";
 import type { ArtifactStore } from "./cache/artifact_store.ts";
-import type { ArtifactEntry, ArtifactIndex, StoredOutput } from "./cache/index.ts";
+import {
+  type ArtifactEntry,
+  type ArtifactIndex,
+  newEntry,
+  type StoredOutput,
+} from "./cache/index.ts";
 import { artifactKey, rustContextKey } from "./cache/key.ts";
 import {
   envDepValues,
@@ -388,9 +393,7 @@ export class RustLane {
         ...inputs,
         ...envDeps.map(([n, v]): [string, string] => [`\0env:${n}`, v ?? "\0unset"]),
       ]);
-      const now = this.#h.now();
-      const size = outputs.reduce((n, o) => n + o.size, 0);
-      this.#h.addEntry({
+      const entry = newEntry({
         key,
         context: ctx,
         inputs,
@@ -398,12 +401,11 @@ export class RustLane {
         stdout: r.stdout,
         stderr: r.stderr,
         exitCode: r.exitCode,
-        size,
-        created: now,
-        lastUse: now,
         compileMs: r.durationMs,
         envDeps,
-      });
+      }, this.#h.now());
+      this.#h.addEntry(entry);
+      const size = entry.size;
       if (failed) {
         this.#stats.errors++;
         this.#h.count("error");

@@ -64,6 +64,18 @@ export interface ArtifactEntry {
   envDeps?: [string, string | null][];
 }
 
+/**
+ * A new entry stored at `now`: its size is its outputs' total, and it was
+ * created and last used then.
+ */
+export function newEntry(
+  fields: Omit<ArtifactEntry, "size" | "created" | "lastUse">,
+  now: number,
+): ArtifactEntry {
+  const size = fields.outputs.reduce((n, o) => n + o.size, 0);
+  return { ...fields, size, created: now, lastUse: now };
+}
+
 /** Version of the persisted index format. */
 export const INDEX_VERSION = 2;
 
