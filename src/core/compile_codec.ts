@@ -20,6 +20,7 @@
  * @module
  */
 import type { EnvPair, Request, Response } from "./messages.ts";
+import { BinaryWriter } from "./bytes.ts";
 import { normalizePath } from "./path.ts";
 
 /** `Request` variant indices at 1.12.2 (checked against `schema.ts` by the tests). */
@@ -29,84 +30,37 @@ export const RESPONSE_INDEX = { CompileResult: 6, LinkResult: 8, Error: 9 } as c
 
 const VERSION = 15;
 const MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
-const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** A growable little-endian writer, just what these three requests need. */
-class Out {
-  buf = new Uint8Array(4096);
-  view = new DataView(this.buf.buffer);
-  len = 8; // the frame header, filled in by `frame()`
-
-  room(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < this.len + n) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-
-  u32(v: number): void {
-    this.room(4);
-    this.view.setUint32(this.len, v, true);
-    this.len += 4;
-  }
-
-  len64(n: number): void {
-    this.room(8);
-    this.view.setUint32(this.len, n % 0x100000000, true);
-    this.view.setUint32(this.len + 4, Math.floor(n / 0x100000000), true);
-    this.len += 8;
-  }
-
-  str(s: string): void {
-    const at = this.len + 8;
-    this.room(8 + s.length * 3);
-    const b = this.buf;
-    let i = 0;
-    for (; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) break;
-      b[at + i] = c;
-    }
-    const n = i === s.length ? i : encoder.encodeInto(s, b.subarray(at)).written;
-    this.view.setUint32(at - 8, n, true);
-    this.view.setUint32(at - 4, 0, true);
-    this.len = at + n;
-  }
-
-  bytes(v: Uint8Array): void {
-    this.len64(v.length);
-    this.room(v.length);
-    this.buf.set(v, this.len);
-    this.len += v.length;
+/** The request writer: `bytes.ts`'s own, plus the two compound fields these requests have. */
+class Out extends BinaryWriter {
+  constructor() {
+    super(4096);
+    this.reserve(8); // the frame header, filled in by `frame()`
   }
 
   strings(list: readonly string[]): void {
-    this.len64(list.length);
-    for (const s of list) this.str(s);
+    this.lenU64(list.length);
+    for (const s of list) this.string(s);
   }
 
   env(env: readonly EnvPair[] | null): void {
-    this.room(1);
     if (env === null) {
-      this.buf[this.len++] = 0;
+      this.u8(0);
       return;
     }
-    this.buf[this.len++] = 1;
-    this.len64(env.length);
+    this.u8(1);
+    this.lenU64(env.length);
     for (const [k, v] of env) {
-      this.str(k);
-      this.str(v);
+      this.string(k);
+      this.string(v);
     }
   }
 
   frame(): Uint8Array {
-    this.view.setUint32(0, this.len - 4, true);
-    this.view.setUint32(4, VERSION, true);
-    return this.buf.subarray(0, this.len);
+    this.setU32le(0, this.length - 4);
+    this.setU32le(4, VERSION);
+    return this.finish();
   }
 }
 
@@ -147,13 +101,13 @@ export function encodeCompileRequestFrame(req: Request): Uint8Array | undefined 
         typeof req.sessionId !== "string" || !isStrings(req.args) || typeof req.cwd !== "string" ||
         typeof req.compiler !== "string" || !isEnv(req.env) || !(req.stdin instanceof Uint8Array)
       ) return undefined;
-      o.u32(REQUEST_INDEX.Compile);
-      o.str(req.sessionId);
+      o.u32le(REQUEST_INDEX.Compile);
+      o.string(req.sessionId);
       o.strings(req.args);
-      o.str(normalizePath(req.cwd));
-      o.str(normalizePath(req.compiler));
+      o.string(normalizePath(req.cwd));
+      o.string(normalizePath(req.compiler));
       o.env(req.env);
-      o.bytes(req.stdin);
+      o.bytes64(req.stdin);
       break;
     case "CompileEphemeral":
       if (
@@ -161,31 +115,31 @@ export function encodeCompileRequestFrame(req: Request): Uint8Array | undefined 
         typeof req.compiler !== "string" || !isStrings(req.args) || typeof req.cwd !== "string" ||
         !isEnv(req.env) || !(req.stdin instanceof Uint8Array)
       ) return undefined;
-      o.u32(REQUEST_INDEX.CompileEphemeral);
-      o.u32(req.clientPid);
-      o.str(normalizePath(req.workingDir));
-      o.str(normalizePath(req.compiler));
+      o.u32le(REQUEST_INDEX.CompileEphemeral);
+      o.u32le(req.clientPid);
+      o.string(normalizePath(req.workingDir));
+      o.string(normalizePath(req.compiler));
       o.strings(req.args);
-      o.str(normalizePath(req.cwd));
+      o.string(normalizePath(req.cwd));
       o.env(req.env);
-      o.bytes(req.stdin);
+      o.bytes64(req.stdin);
       break;
     case "LinkEphemeral":
       if (
         !isU32(req.clientPid) || typeof req.tool !== "string" || !isStrings(req.args) ||
         typeof req.cwd !== "string" || !isEnv(req.env)
       ) return undefined;
-      o.u32(REQUEST_INDEX.LinkEphemeral);
-      o.u32(req.clientPid);
-      o.str(normalizePath(req.tool));
+      o.u32le(REQUEST_INDEX.LinkEphemeral);
+      o.u32le(req.clientPid);
+      o.string(normalizePath(req.tool));
       o.strings(req.args);
-      o.str(normalizePath(req.cwd));
+      o.string(normalizePath(req.cwd));
       o.env(req.env);
       break;
     default:
       return undefined;
   }
-  return o.len - 8 > MAX_MESSAGE_SIZE ? undefined : o.frame();
+  return o.length - 8 > MAX_MESSAGE_SIZE ? undefined : o.frame();
 }
 
 /** A malformed body: the caller falls back to `bincode.ts` for the exact error. */
