@@ -38,7 +38,16 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { clientEndpoint, daemonControlRoundtrip } from "../../src/client/mod.ts";
-import { cpuTicks, loadAvg, pidsWithEnv, rssOf, stealPct, stealSnap } from "./suite/procfs.ts";
+import {
+  buildRusage,
+  cpuTicks,
+  loadAvg,
+  pidsWithEnv,
+  rssOf,
+  rusageOf,
+  stealPct,
+  stealSnap,
+} from "./suite/procfs.ts";
 import { derive, renderMarkdown, splice } from "./suite/report.ts";
 import { median, rotate, summarize } from "./suite/stats.ts";
 import { renderSvg } from "./suite/svg.ts";
@@ -907,29 +916,10 @@ async function stopAll(active: Launcher[]) {
 
 /** Max RSS (KiB) of one process tree, via a wait4() helper built here. */
 let RUSAGE: string | null = null;
-async function buildRusage() {
-  const c = join(W, "bin/rusage.c");
-  Deno.writeTextFileSync(
-    c,
-    `#include <stdio.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  if (argc < 2) return 2;
-  pid_t p = fork();
-  if (p == 0) { execvp(argv[1], argv + 1); _exit(127); }
-  int st; struct rusage ru;
-  if (wait4(p, &st, 0, &ru) < 0) return 2;
-  struct rusage rc; getrusage(RUSAGE_CHILDREN, &rc);
-  fprintf(stderr, "RUSAGE maxrss_kb=%ld exit=%d\\n", rc.ru_maxrss, WIFEXITED(st) ? WEXITSTATUS(st) : 128);
-  return 0;
-}
-`,
-  );
-  const r = await run("gcc", ["-O2", c, "-o", join(W, "bin/rusage")]);
-  if (r.code === 0) RUSAGE = join(W, "bin/rusage");
-  else log(`rusage helper did not build: ${r.err.trim()}`);
+function setupRusage() {
+  const r = buildRusage(join(W, "bin"));
+  if ("path" in r) RUSAGE = r.path;
+  else log(`rusage helper did not build: ${r.error}`);
 }
 async function clientRss(l: Launcher, dir: string, file: string, cflags: string[]) {
   if (!RUSAGE) return;
@@ -939,8 +929,8 @@ async function clientRss(l: Launcher, dir: string, file: string, cflags: string[
   const xs: number[] = [];
   for (let i = 0; i < 4; i++) {
     const r = await run(RUSAGE, argv, { env: envOf(l), cwd: dir });
-    const m = /RUSAGE maxrss_kb=(\d+) exit=(\d+)/.exec(r.err);
-    if (m && m[2] === "0" && i > 0) xs.push(Number(m[1])); // the first run primes the cache
+    const u = rusageOf(r.err);
+    if (u && u.exit === 0 && i > 0) xs.push(u.maxrssKb); // the first run primes the cache
   }
   if (xs.length) results.client_rss_kb[l] = median(xs);
 }
@@ -983,7 +973,7 @@ try {
     if (hb.code === 0) HELLO = join(W, "bin/hello");
     else log(`compiled-Bun hello world did not build: ${hb.err.trim().split("\n").pop()}`);
   } else skip("hello", "bun not on PATH (the compiled hello world is the floor)");
-  await buildRusage();
+  setupRusage();
   await setupProjects();
 
   // Daemons, started once (timed).

@@ -26,6 +26,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { buildRusage, rusageOf } from "./suite/procfs.ts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const ri = process.argv.indexOf("--runs");
@@ -110,25 +111,10 @@ setTimeout(() => process.exit(0), 600_000);
   ),
 };
 
-// Peak RSS of one process (getrusage of the child), as the suite's helper does.
-const rusageSrc = join(W, "bin/rusage.c");
-writeFileSync(
-  rusageSrc,
-  `#include <stdio.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-  pid_t p = fork();
-  if (p == 0) { execvp(argv[1], argv + 1); _exit(127); }
-  int st; struct rusage ru; wait4(p, &st, 0, &ru);
-  printf("%ld\\n", ru.ru_maxrss);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-}
-`,
-);
-const RUSAGE = join(W, "bin/rusage");
-spawnSync("gcc", ["-O2", rusageSrc, "-o", RUSAGE]);
+// Peak RSS of one process tree: the suite's own helper.
+const helper = buildRusage(join(W, "bin"));
+if (!("path" in helper)) throw new Error(`rusage helper: ${helper.error}`);
+const RUSAGE = helper.path;
 
 const tiny = ["gcc", "-O2", "-c", "tiny.c", "-o", "t.o"];
 const cmds: [string, string[]][] = [
@@ -156,9 +142,7 @@ for (let i = 0; i < RUNS; i++) {
 const q = (xs: number[], f: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * f)];
 const rss = cmds.map(([, argv]) => {
   const xs = [0, 1, 2].map(() =>
-    Number(
-      spawnSync(RUSAGE, argv, { cwd: W, env, encoding: "utf8" }).stdout.trim().split("\n").pop(),
-    )
+    rusageOf(spawnSync(RUSAGE, argv, { cwd: W, env, encoding: "utf8" }).stderr)?.maxrssKb ?? NaN
   );
   return q(xs, 0.5);
 });

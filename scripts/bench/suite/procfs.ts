@@ -1,11 +1,14 @@
 /**
  * Linux /proc readings for the benchmark suite: processes carrying a marker
  * in their environment (a launcher's daemons), their CPU ticks and RSS, CPU
- * steal and load. node:fs only, so the library worker (Bun or Deno) shares it.
+ * steal and load, and the peak RSS of one process tree (a small C helper).
+ * node: modules only, so the library worker and `floor.ts` (Bun) share it.
  *
  * @module
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 /** Tools of the harness itself: never counted as a launcher's daemon. */
 const NOT_DAEMONS = new Set([
@@ -98,4 +101,36 @@ export function loadAvg(): number[] {
   } catch {
     return [NaN, NaN, NaN];
   }
+}
+
+/** The peak-RSS helper: runs its arguments, prints `RUSAGE maxrss_kb=N exit=C` on stderr. */
+const RUSAGE_C = `#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  if (argc < 2) return 2;
+  pid_t p = fork();
+  if (p == 0) { execvp(argv[1], argv + 1); _exit(127); }
+  int st; struct rusage ru;
+  if (wait4(p, &st, 0, &ru) < 0) return 2;
+  struct rusage rc; getrusage(RUSAGE_CHILDREN, &rc);
+  fprintf(stderr, "RUSAGE maxrss_kb=%ld exit=%d\\n", rc.ru_maxrss, WIFEXITED(st) ? WEXITSTATUS(st) : 128);
+  return 0;
+}
+`;
+
+/** Build the peak-RSS helper into `dir` with gcc: its path, or the compiler's error. */
+export function buildRusage(dir: string): { path: string } | { error: string } {
+  const c = join(dir, "rusage.c");
+  writeFileSync(c, RUSAGE_C);
+  const out = join(dir, "rusage");
+  const r = spawnSync("gcc", ["-O2", c, "-o", out], { encoding: "utf8" });
+  return r.status === 0 ? { path: out } : { error: String(r.stderr ?? r.error).trim() };
+}
+
+/** The helper's line in a run's stderr: the process tree's peak RSS and exit code, or null. */
+export function rusageOf(stderr: string): { maxrssKb: number; exit: number } | null {
+  const m = /RUSAGE maxrss_kb=(\d+) exit=(\d+)/.exec(stderr);
+  return m ? { maxrssKb: Number(m[1]), exit: Number(m[2]) } : null;
 }
