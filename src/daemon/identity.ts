@@ -45,6 +45,7 @@ import { spawnSync } from "node:child_process";
 import { uptime } from "node:os";
 import { dirname } from "node:path";
 import process from "node:process";
+import { fromHex, toHex } from "../core/bytes.ts";
 import { ZccacheError } from "../core/errors.ts";
 import { type EnvLike, runningProcessEndpoint } from "../transport/endpoint.ts";
 import { writePrivateFile } from "./private_fs.ts";
@@ -136,7 +137,7 @@ export async function exeSha256(path: string, memoFile?: string): Promise<Uint8A
       if (
         memo.sig === sig && typeof memo.sha256 === "string" && /^[0-9a-f]{64}$/.test(memo.sha256)
       ) {
-        return Uint8Array.from(memo.sha256.match(/../g)!.map((h) => parseInt(h, 16)));
+        return fromHex(memo.sha256);
       }
     } catch {
       // no memo yet
@@ -145,9 +146,8 @@ export async function exeSha256(path: string, memoFile?: string): Promise<Uint8A
   const digest = await sha256File(path);
   if (memoFile !== undefined) {
     try {
-      const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
       const tmp = `${memoFile}.${process.pid}.tmp`;
-      writePrivateFile(tmp, JSON.stringify({ sig, sha256: hex }));
+      writePrivateFile(tmp, JSON.stringify({ sig, sha256: toHex(digest) }));
       renameSync(tmp, memoFile);
     } catch {
       // best effort
