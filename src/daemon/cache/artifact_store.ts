@@ -75,6 +75,8 @@ type Zstd = {
 
 /** The runtime's zstd (`node:zlib`), or null when it has none. */
 export function runtimeZstd(): Zstd | null {
+  let compress: (b: Uint8Array, level: number) => Uint8Array;
+  let decompress: (b: Uint8Array) => Uint8Array;
   // Bun's own zstd (same format) costs ~1.6 µs for a small object where the
   // node:zlib wrapper builds a stream per call (~8 µs).
   const bun = (globalThis as {
@@ -83,30 +85,27 @@ export function runtimeZstd(): Zstd | null {
       zstdDecompressSync?: (b: Uint8Array) => Uint8Array;
     };
   }).Bun;
-  if (typeof bun?.zstdCompressSync === "function" && typeof bun.zstdDecompressSync === "function") {
-    const compress = bun.zstdCompressSync;
-    const decompress = bun.zstdDecompressSync;
-    const view = (b: Uint8Array): Uint8Array =>
-      new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    return {
-      compress: (b, level) => view(compress(b, { level })),
-      decompress: (b) => view(decompress(b)),
-    };
-  }
   const z = zlib as unknown as {
     zstdCompressSync?: (b: Uint8Array, o: unknown) => Uint8Array;
     zstdDecompressSync?: (b: Uint8Array) => Uint8Array;
     constants: Record<string, number>;
   };
-  if (typeof z.zstdCompressSync !== "function" || typeof z.zstdDecompressSync !== "function") {
-    return null;
-  }
-  const levelParam = z.constants.ZSTD_c_compressionLevel ?? 100;
-  const compress = z.zstdCompressSync;
-  const decompress = z.zstdDecompressSync;
+  if (typeof bun?.zstdCompressSync === "function" && typeof bun.zstdDecompressSync === "function") {
+    const c = bun.zstdCompressSync;
+    compress = (b, level) => c(b, { level });
+    decompress = bun.zstdDecompressSync;
+  } else if (
+    typeof z.zstdCompressSync === "function" && typeof z.zstdDecompressSync === "function"
+  ) {
+    const levelParam = z.constants.ZSTD_c_compressionLevel ?? 100;
+    const c = z.zstdCompressSync;
+    compress = (b, level) => c(b, { params: { [levelParam]: level } });
+    decompress = z.zstdDecompressSync;
+  } else return null;
+  // Plain Uint8Array views (not Buffers) of what the runtime returns.
   const view = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   return {
-    compress: (b, level) => view(compress(b, { params: { [levelParam]: level } })),
+    compress: (b, level) => view(compress(b, level)),
     decompress: (b) => view(decompress(b)),
   };
 }
