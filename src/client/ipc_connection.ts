@@ -18,6 +18,7 @@
  * @module
  */
 import { decodeCompileReplyFrame, encodeCompileRequestFrame } from "../core/compile_codec.ts";
+import { loadBincode, loadFrameV1, loadProst, loadWire } from "../core/lanes.ts";
 import { deadline } from "../core/deadline.ts";
 import { isZccacheError, ZccacheError } from "../core/errors.ts";
 import { type FrameMode, FrameReader } from "../core/frame_reader.ts";
@@ -32,38 +33,6 @@ export type { DecodedWireResponse, IpcConnectOptions, WireLane } from "./types.t
 export const DEFAULT_CLIENT_RECV_TIMEOUT_MS = 300_000;
 
 const U64_MASK = (1n << 64n) - 1n;
-
-// Lazily loaded modules of the prost / FrameV1 lanes.
-type ProstModule = typeof import("../core/prost.ts");
-type FrameV1Module = typeof import("../core/frame_v1.ts");
-type WireModule = typeof import("../core/wire.ts");
-type BincodeModule = typeof import("../core/bincode.ts");
-let bincodeModule: Promise<BincodeModule> | undefined;
-let prostModule: Promise<ProstModule> | undefined;
-let frameV1Module: Promise<FrameV1Module> | undefined;
-let wireModule: Promise<WireModule> | undefined;
-
-/**
- * Load the schema-driven `bincode.ts` once. A compile round trip does not
- * need it (`compile_codec.ts` encodes the request and decodes the reply);
- * every other request and any unusual reply does.
- */
-export function loadBincode(): Promise<BincodeModule> {
-  return bincodeModule ??= import("../core/bincode.ts");
-}
-
-/** Load `prost.ts` once (dynamic, keeps the bincode path lean). */
-export function loadProst(): Promise<ProstModule> {
-  return prostModule ??= import("../core/prost.ts");
-}
-/** Load `frame_v1.ts` once. */
-export function loadFrameV1(): Promise<FrameV1Module> {
-  return frameV1Module ??= import("../core/frame_v1.ts");
-}
-/** Load `wire.ts` (the dual dispatcher) once. */
-export function loadWire(): Promise<WireModule> {
-  return wireModule ??= import("../core/wire.ts");
-}
 
 /**
  * Render a timeout the way Rust's `Duration` `Debug` does in

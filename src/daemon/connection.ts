@@ -33,6 +33,7 @@ import type { Request, Response } from "../core/messages.ts";
 import { ZCCACHE_WIRE_RELEASE } from "../core/messages.ts";
 import { decodeBincodeFrame, encodeBincodeFrame } from "../core/bincode.ts";
 import { decodeCompileRequestFrame } from "../core/compile_codec.ts";
+import { loadWire } from "../core/lanes.ts";
 import { peekFrameVersion } from "../core/frame.ts";
 import { BINCODE_PROTOCOL_VERSION } from "../core/messages.ts";
 import type { DecodedWire, WireRoute } from "../core/wire.ts";
@@ -52,10 +53,6 @@ import type { DaemonLog } from "./log.ts";
  * the first frame that needs them, so a daemon start and every bincode
  * request (the wrapper's, the library's) never pay for them.
  */
-let wireModule: Promise<typeof import("../core/wire.ts")> | null = null;
-function wire(): Promise<typeof import("../core/wire.ts")> {
-  return (wireModule ??= import("../core/wire.ts"));
-}
 let probeModule: Promise<typeof import("./probe.ts")> | null = null;
 function probeLane(): Promise<typeof import("./probe.ts")> {
   return (probeModule ??= import("./probe.ts"));
@@ -223,7 +220,7 @@ export class DaemonConnection {
           decoded = b === null
             ? null
             : { lane: "bincode", message: b.message, consumed: b.consumed };
-        } else decoded = (await wire()).decodeWireMessage(frame, "request");
+        } else decoded = (await loadWire()).decodeWireMessage(frame, "request");
       } catch (err) {
         if (!(await this.#onDecodeError(err, frame))) return;
         continue;
@@ -252,7 +249,7 @@ export class DaemonConnection {
         daemon_protocol_version: err.expected ?? 16,
         client_protocol_version: err.received,
       });
-      const { versionMismatchReply } = await wire();
+      const { versionMismatchReply } = await loadWire();
       await this.#conn.write(versionMismatchReply(err.expected ?? 16, err.received)).catch(
         () => {},
       );
@@ -262,7 +259,7 @@ export class DaemonConnection {
       frame !== null && isZccacheError(err, "Conversion") && err.consumed !== undefined &&
       err.consumed > 0
     ) {
-      const route = (await wire()).wireRouteOf(frame);
+      const route = (await loadWire()).wireRouteOf(frame);
       this.#consume(err.consumed);
       log.error("conversion", err);
       if (route === null) return false;
@@ -335,7 +332,7 @@ export class DaemonConnection {
   async #send(resp: Response, route: WireRoute): Promise<boolean> {
     const encodeWireMessage = route.lane === "bincode"
       ? (_d: "response", msg: Response) => encodeBincodeFrame("response", msg)
-      : (await wire()).encodeWireMessage;
+      : (await loadWire()).encodeWireMessage;
     let bytes: Uint8Array;
     try {
       bytes = encodeWireMessage("response", resp, route);
